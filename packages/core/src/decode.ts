@@ -3,7 +3,6 @@
  * 0, checking every window's gap (§8.3 gap chain) and every block's output position as it goes.
  */
 import { crc32cUpdate } from './crc32c.js';
-import { joinElement } from './element.js';
 import { ErrorCode, fail } from './errors.js';
 import { BYTES_PER_THREAD, parseStream, type DecodeOptions, type ParsedStream } from './header.js';
 import { gapOf, hex, validateMetadata } from './metadata.js';
@@ -62,51 +61,65 @@ export function verifyContent(parsed: ParsedStream, out: Uint8Array, offset: num
  */
 function decodeSequential(parsed: ParsedStream, pos: Float64Array, out: Uint8Array, offset: number): void {
   const { stream, header, layout } = parsed;
-  const { elementCount: n, exponentBitCount: bits, nThreads, threadsPerBlock: T } = layout;
+  const { elementCount: n, exponentBitCount: bits } = layout;
   const tables = buildDecodeTables(header.codeLengths);
   const lut = tables.bytes;
   const lenTable = tables.lengthTableOffset;
   const ex = stream.subarray(layout.exponentsOffset, layout.exponentsOffset + layout.exponentsSize);
   const nib = stream.subarray(layout.nibblesOffset, layout.nibblesOffset + layout.nibblesSize);
-  const windowBits = 8 * BYTES_PER_THREAD;
-
-  let firstPositionMismatch = -1;
-  let nextThread = 0;
-  let nextWindowStart = 0;
-  /** Checks the gap of every window starting at or before bit `p`, where `i` codes have been decoded so far. */
-  const checkWindowsUpTo = (p: number, i: number) => {
-    while (nextThread < nThreads && nextWindowStart <= p && nextWindowStart < bits) {
-      const gap = gapOf(stream, layout.gapsOffset, nextThread);
-      if (nextWindowStart + gap !== p) {
-        fail(ErrorCode.GAP_MISMATCH, `thread ${nextThread}: gap ${gap} but the first code in its window starts at offset ${p - nextWindowStart}`);
-      }
-      if (nextThread % T === 0 && pos[nextThread / T] !== i && firstPositionMismatch < 0) firstPositionMismatch = nextThread / T;
-      nextThread++;
-      nextWindowStart += windowBits;
-    }
-  };
+  const state: WindowCheck = { nextThread: 0, nextWindowStart: 0, firstPositionMismatch: -1 };
 
   let p = 0;
   let i = 0;
+  let nextWindowStart = 0;
   while (p < bits) {
-    if (p >= nextWindowStart) checkWindowsUpTo(p, i);
+    if (p >= nextWindowStart) {
+      checkWindowsUpTo(parsed, pos, state, p, i);
+      nextWindowStart = state.nextWindowStart;
+    }
     // Peek 16 bits at p (MSB-first); the section's 16 zero bytes of lookahead make the reads safe (§7).
     const k = p >>> 3;
     const w = (((ex[k] << 16) | (ex[k + 1] << 8) | ex[k + 2]) >>> (8 - (p & 7))) & 0xffff;
     let x = lut[w >>> 8];
     if (x >= POINTER_BASE) x = lut[256 * (256 - x) + (w & 0xff)];
     if (i < n) {
-      const byte = nib[i >>> 1];
-      out[offset + i] = joinElement(x, i & 1 ? byte & 0x0f : byte >>> 4);
+      // §2: the byte is sign | exponent | mantissa; element i's nibble is the high one when i is even (§9).
+      const q = i & 1 ? nib[i >>> 1] & 0x0f : nib[i >>> 1] >>> 4;
+      out[offset + i] = ((q & 0x08) << 4) | (x << 3) | (q & 0x07);
     }
     i++;
     p += lut[lenTable + x];
   }
   // Live windows after the last code start must point at the end of the last code, which must be `bits`.
-  checkWindowsUpTo(p, i);
+  checkWindowsUpTo(parsed, pos, state, p, i);
   if (p !== bits) fail(ErrorCode.GAP_MISMATCH, `the last code ends at bit ${p}, past the bitstream's ${bits} bits`);
-  if (firstPositionMismatch >= 0) {
-    fail(ErrorCode.POSITION_MISMATCH, `block ${firstPositionMismatch} does not start at its stored output position`);
+  if (state.firstPositionMismatch >= 0) {
+    fail(ErrorCode.POSITION_MISMATCH, `block ${state.firstPositionMismatch} does not start at its stored output position`);
   }
   if (i !== n) fail(ErrorCode.POSITION_MISMATCH, `the bitstream holds ${i} codes but the stream has ${n} elements`);
+}
+
+interface WindowCheck {
+  /** First thread whose gap has not been checked yet. */
+  nextThread: number;
+  nextWindowStart: number;
+  firstPositionMismatch: number;
+}
+
+/**
+ * Gap chain (§8.3) seen sequentially: every live window starting at or before bit `p` (the start of the next code,
+ * after `i` codes) must have `gap = p - window start`; a block's first window must see `pos[b] = i`.
+ */
+function checkWindowsUpTo(parsed: ParsedStream, pos: Float64Array, s: WindowCheck, p: number, i: number): void {
+  const { stream, layout } = parsed;
+  const { nThreads, threadsPerBlock: T, exponentBitCount: bits } = layout;
+  while (s.nextThread < nThreads && s.nextWindowStart <= p && s.nextWindowStart < bits) {
+    const gap = gapOf(stream, layout.gapsOffset, s.nextThread);
+    if (s.nextWindowStart + gap !== p) {
+      fail(ErrorCode.GAP_MISMATCH, `thread ${s.nextThread}: gap ${gap} but the first code in its window starts at offset ${p - s.nextWindowStart}`);
+    }
+    if (s.nextThread % T === 0 && pos[s.nextThread / T] !== i && s.firstPositionMismatch < 0) s.firstPositionMismatch = s.nextThread / T;
+    s.nextThread++;
+    s.nextWindowStart += 8 * BYTES_PER_THREAD;
+  }
 }
