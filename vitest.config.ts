@@ -1,6 +1,17 @@
 import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
 
 export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources of every workspace package (no build step needed).
+    alias: [
+      { find: /^@ecf8\/conformance$/, replacement: `${root}conformance/src/index.ts` },
+      { find: /^@ecf8\/conformance\/(.*)$/, replacement: `${root}conformance/src/$1.ts` },
+      { find: /^@ecf8\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+    ],
+  },
   test: {
     // WebGPU adapters must be created outside worker threads, so every test file runs in a forked process.
     pool: 'forks',

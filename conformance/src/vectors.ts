@@ -1,0 +1,106 @@
+/** Loading the shared test vectors (test-vectors/README.md) with their sha256 manifest checked. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DEFAULT_VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-vectors');
+
+export interface ValidVector {
+  name: string;
+  description: string;
+  stream: Uint8Array;
+  decoded: Uint8Array;
+  tables: Uint8Array;
+  elements: number;
+  threadsPerBlock: number;
+  canonical: boolean;
+}
+
+export interface InvalidVector {
+  name: string;
+  description: string;
+  stream: Uint8Array;
+  error: string;
+}
+
+export interface HeaderOnlyVector extends InvalidVector {
+  elements: bigint;
+  streamSize: bigint;
+}
+
+export interface VectorSet {
+  dir: string;
+  valid: ValidVector[];
+  invalid: InvalidVector[];
+  headerOnly: HeaderOnlyVector[];
+  /** Paths relative to `dir`, for runners that hand files to outside programs. */
+  paths: Record<string, string>;
+}
+
+interface ManifestEntry {
+  name: string;
+  description: string;
+  stream: string;
+  decoded?: string;
+  tables?: string;
+  elements?: number | string;
+  threadsPerBlock?: number;
+  canonical?: boolean;
+  streamSize?: string;
+  error?: string;
+}
+
+interface Manifest {
+  format: string;
+  specVersion: number;
+  valid: ManifestEntry[];
+  invalid: ManifestEntry[];
+  headerOnly: ManifestEntry[];
+  sha256: Record<string, string>;
+}
+
+/** Reads every vector, failing loudly if any file's sha256 differs from the manifest. */
+export function loadVectors(dir = DEFAULT_VECTORS_DIR): VectorSet {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  if (manifest.format !== 'ecf8-test-vectors') throw new Error(`${dir}/manifest.json is not an ECF8 vector manifest`);
+  const paths: Record<string, string> = {};
+  const read = (rel: string): Uint8Array => {
+    const bytes = new Uint8Array(readFileSync(join(dir, rel)));
+    const want = manifest.sha256[rel];
+    const got = createHash('sha256').update(bytes).digest('hex');
+    if (want !== got) throw new Error(`test vector ${rel}: sha256 ${got} differs from the manifest's ${want}`);
+    paths[rel] = join(dir, rel);
+    return bytes;
+  };
+  return {
+    dir,
+    valid: manifest.valid.map((e) => ({
+      name: e.name,
+      description: e.description,
+      stream: read(e.stream),
+      decoded: read(e.decoded!),
+      tables: read(e.tables!),
+      elements: Number(e.elements),
+      threadsPerBlock: e.threadsPerBlock ?? 512,
+      canonical: e.canonical ?? false,
+    })),
+    invalid: manifest.invalid.map((e) => ({ name: e.name, description: e.description, stream: read(e.stream), error: e.error! })),
+    headerOnly: manifest.headerOnly.map((e) => ({
+      name: e.name,
+      description: e.description,
+      stream: read(e.stream),
+      error: e.error!,
+      elements: BigInt(e.elements!),
+      streamSize: BigInt(e.streamSize!),
+    })),
+    paths,
+  };
+}
+
+/** Byte equality (never a tolerance). Returns the first differing index, or -1. */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}

@@ -1,0 +1,98 @@
+// ecf8_emulator.cpp -- the host block emulator behind ecf8_host_decode: runs the CUDA kernel's per-thread code
+// (ecf8_block.h, ecf8_core.h) with the threads of each block stepped phase by phase, in the kernel's order:
+//   phase 1 (all threads) | block scan | position check | phase 2 (all threads) | write-back (all threads)
+// so CI machines without a GPU check the kernel's own logic against every test vector (§11.2 phase C included).
+#include <string.h>
+
+#include <vector>
+
+#include "ecf8.h"
+#include "ecf8_block.h"
+#include "ecf8_internal.h"
+
+namespace ecf8 {
+
+namespace {
+// Emulates one thread block. Returns the phase-C flags it raises.
+uint32_t emulate_block(const KParams &P, uint64_t b, const uint8_t *lut, const uint32_t *mtab,
+                       std::vector<ThreadState> &ts, std::vector<uint32_t> &offsets, uint8_t *stage) {
+  uint32_t flags = 0;
+  const uint32_t T = P.T;
+  // Phase 1 for every thread (kernel: before the first barrier).
+  for (uint32_t t = 0; t < T; t++) flags |= phase_count(P, b, t, lut, mtab, ts[t]);
+  // Block-wide exclusive scan of the counts (§13 step 4; the kernel uses warp shuffles).
+  uint32_t total = 0;
+  for (uint32_t t = 0; t < T; t++) {
+    offsets[t] = total;
+    total += ts[t].count;
+  }
+  const uint64_t P0 = block_position(P, b), P1 = block_position(P, b + 1);
+  if ((uint64_t)total != P1 - P0) flags |= kFlagPositionMismatch;
+  // Phase 2 for every thread.
+  const uint32_t h = stage_shift(P, P0);
+  for (uint32_t t = 0; t < T; t++) phase_decode(P, ts[t], lut, mtab, stage + h + offsets[t]);
+  // Write-back: chunk j is handled by thread j mod T (the kernel's loop).
+  const uint32_t cnt = (uint32_t)(P1 - P0);  // <= 64 T (phase B, step 14)
+  const uint32_t chunks = writeback_chunks(h, cnt);
+  auto load_word = [](const uint8_t *p) { return load_u32(p); };
+  auto store16 = [](uint8_t *d, uint32_t v0, uint32_t v1, uint32_t v2, uint32_t v3) {
+    uint32_t v[4] = {v0, v1, v2, v3};
+    memcpy(d, v, 16);
+  };
+  for (uint32_t t = 0; t < T; t++)
+    for (uint32_t j = t; j < chunks; j += T)
+      writeback_chunk(j, h, cnt, P0, stage, P.nibs, P.nib_size, P.dst, load_word, store16);
+  return flags;
+}
+}  // namespace
+
+}  // namespace ecf8
+
+using namespace ecf8;
+
+extern "C" ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void *out, uint64_t out_capacity,
+                                        uint64_t offset, unsigned flags) {
+  if ((!stream && size) || (flags & ~ECF8_SKIP_CHECKSUMS)) return ECF8_INVALID_ARGUMENT;
+  const uint8_t *s = (const uint8_t *)stream;
+  ecf8_info I;
+  ecf8_status st = validate_header(s, size, &I);  // phase A
+  if (st != ECF8_OK) return st;
+  if (I.element_count > (uint64_t)SIZE_MAX / 2) return ECF8_LIMIT_EXCEEDED;
+  if (!out && I.element_count) return ECF8_INVALID_ARGUMENT;
+  if (offset > out_capacity || out_capacity - offset < I.element_count) return ECF8_OUTPUT_TOO_SMALL;
+  st = validate_metadata(s, I, flags);  // phase B
+  if (st != ECF8_OK) return st;
+
+  TableBlob blob = build_table_blob(I.code_lengths, I.element_count);
+  const uint8_t *lut = blob.bytes.data();
+  std::vector<uint32_t> mtab(kMultiEntries);
+  memcpy(mtab.data(), blob.bytes.data() + blob.lut_bytes_padded, kMultiEntries * 4);
+
+  KParams P;
+  P.positions = s + I.positions_offset;
+  P.gaps = s + I.gaps_offset;
+  P.exps = s + I.exponents_offset;
+  P.nibs = s + I.nibbles_offset;
+  P.nib_size = I.nibbles_size;
+  P.n = I.element_count;
+  P.bits = I.exponent_bit_count;
+  P.n_blocks = I.n_blocks;
+  P.T = I.threads_per_block;
+  P.n_luts = blob.n_luts;
+  P.dst = (uint8_t *)out + offset;
+
+  const uint32_t T = I.threads_per_block;
+  std::vector<ThreadState> ts(T);
+  std::vector<uint32_t> offsets(T);
+  std::vector<uint32_t> stage_words((64u * T + 16u) / 4 + 4);  // 16-byte aligned like the kernel's shared memory
+  uint8_t *stage = (uint8_t *)stage_words.data();
+  uint32_t fl = 0;
+  for (uint64_t b = 0; b < I.n_blocks; b++) {
+    fl |= emulate_block(P, b, lut, mtab.data(), ts, offsets, stage);
+    if (fl & kFlagGapMismatch) break;  // highest precedence in phase C: nothing later can change the result
+  }
+  if (fl == 0 && !(flags & ECF8_SKIP_CHECKSUMS)) {
+    if (ecf8_crc32c(0, P.dst, (size_t)I.element_count) != I.content_crc32c) fl |= kFlagContentMismatch;
+  }
+  return status_from_flags(fl);
+}
