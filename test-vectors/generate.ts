@@ -18,6 +18,7 @@ import {
   HEADER_SIZE,
   parseStream,
   deriveSizes,
+  quantizeE4M3,
 } from '../packages/core/src/index.js';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -43,36 +44,9 @@ function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
 }
 
-/** Round-to-nearest-even, saturating float -> FP8 E4M3FN encoder (finite inputs). */
-export function toE4M3(v: number): number {
-  const sign = v < 0 || Object.is(v, -0) ? 0x80 : 0;
-  let a = Math.abs(v);
-  if (Number.isNaN(v)) return 0x7f;
-  if (a >= 448) return sign | 0x7e; // saturate to max finite
-  if (a < 2 ** -9 / 2) return sign; // rounds to zero (half of the smallest subnormal 2^-9 rounds to even = 0)
-  let e = Math.floor(Math.log2(a));
-  if (e < -6) e = -6; // subnormal range uses the exponent of 2^-6 with step 2^-9
-  const step = 2 ** (e - 3);
-  let q = a / step;
-  const fl = Math.floor(q);
-  const frac = q - fl;
-  q = frac > 0.5 || (frac === 0.5 && fl % 2 === 1) ? fl + 1 : fl; // ties to even
-  a = q * step;
-  if (a >= 448) return sign | 0x7e;
-  if (a < 2 ** -6) return sign | Math.round(a / 2 ** -9); // subnormal: exponent field 0
-  const exp = Math.floor(Math.log2(a));
-  const mant = Math.round(a / 2 ** exp * 8) - 8;
-  return sign | ((exp + 7) << 3) | mant;
-}
-
-/** Quantizes floats to FP8 with a per-tensor scale amax / 448 (FP8-dynamic style). */
+/** Per-tensor FP8 quantization (scale = amax / 448, round to nearest even, saturating). */
 function quantize(values: Float64Array): Uint8Array {
-  let amax = 0;
-  for (const v of values) amax = Math.max(amax, Math.abs(v));
-  const scale = amax > 0 ? amax / 448 : 1;
-  const out = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toE4M3(values[i] / scale);
-  return out;
+  return quantizeE4M3(values).data;
 }
 
 function gaussianTensor(n: number, seed: number): Uint8Array {

@@ -29,6 +29,7 @@ export const ErrorCode = {
   OUTPUT_TOO_SMALL: 'ECF8_OUTPUT_TOO_SMALL',
   INVALID_ARGUMENT: 'ECF8_INVALID_ARGUMENT',
   BACKEND_UNAVAILABLE: 'ECF8_BACKEND_UNAVAILABLE',
+  IO_ERROR: 'ECF8_IO_ERROR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -39,7 +40,8 @@ export const STREAM_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode)
     c !== ErrorCode.LIMIT_EXCEEDED &&
     c !== ErrorCode.OUTPUT_TOO_SMALL &&
     c !== ErrorCode.INVALID_ARGUMENT &&
-    c !== ErrorCode.BACKEND_UNAVAILABLE,
+    c !== ErrorCode.BACKEND_UNAVAILABLE &&
+    c !== ErrorCode.IO_ERROR,
 );
 
 /** The one error class of the codec: `code` is stable (spec §11.1), `message` is human-readable. */

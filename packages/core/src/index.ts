@@ -45,3 +45,4 @@ export {
   type Ecf8Backend,
   type Availability,
 } from './backend.js';
+export { numberToE4M3, quantizeE4M3, type QuantizedTensor } from './quantize.js';

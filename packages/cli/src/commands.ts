@@ -1,0 +1,338 @@
+/** The `ecf8` commands. `main` never throws: it returns the exit code and writes to the given streams. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  analyze,
+  decode,
+  encode,
+  Ecf8Error,
+  ErrorCode,
+  getBackend,
+  inspect,
+  inspectHeader,
+  isEcf8Error,
+  listBackends,
+  MAGIC,
+  resolveBackend,
+  type DecodeOptions,
+} from '@ecf8/core';
+import { backendLoadErrors, loadOptionalBackends } from './backends.js';
+import { writeAtomically, writeBytes } from './io.js';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const USAGE = `usage: ecf8 <command> [options]
+
+commands:
+  encode IN.fp8 OUT.ecf8 [--threads-per-block T]   compress raw FP8 E4M3 bytes into an ECF8 stream
+  decode IN.ecf8 OUT.fp8 [--backend NAME] [--max-output-bytes N] [--no-verify]
+                                                    decompress a stream (bit-exact)
+  inspect FILE [--json]                             describe a stream (header, code, tables, entropy)
+                                                    or analyse raw FP8 bytes
+  backends                                          list decoding backends and whether they can run here
+  demo [FILE.fp8]                                   encode + decode a bundled FP8 sample and report
+options:
+  --json        machine-readable output     --quiet   print nothing on success
+  -h, --help    this text                   --version print the version`;
+
+/** Default input of `ecf8 demo`: FP8 weights bundled with the package. */
+export function bundledSamplePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, '..', 'samples', 'default.fp8');
+}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['--threads-per-block', '-t', '--backend', '--max-output-bytes']);
+
+function parseArgs(argv: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1));
+      else if (VALUE_FLAGS.has(a)) {
+        if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
+        flags.set(a, argv[++i]);
+      } else flags.set(a, true);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+class UsageError extends Error {}
+
+function readInput(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new Ecf8Error(ErrorCode.IO_ERROR, `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function intFlag(p: Parsed, names: string[], fallback?: number): number | undefined {
+  for (const n of names) {
+    const v = p.flags.get(n);
+    if (v === undefined) continue;
+    if (v === true || !/^\d+$/.test(v)) throw new UsageError(`${n} needs a non-negative integer`);
+    return Number(v);
+  }
+  return fallback;
+}
+
+const mb = (bytes: number, ms: number) => (ms > 0 ? (bytes / 1e6 / (ms / 1e3)).toFixed(1) : '-');
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let p: Parsed;
+  try {
+    p = parseArgs(argv);
+  } catch (e) {
+    io.stderr(`ecf8: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, ...args] = p.positional;
+  if (p.flags.has('--version')) {
+    io.stdout('ecf8 0.1.0 (ECF8 stream format version 1)\n');
+    return 0;
+  }
+  if (!command || p.flags.has('-h') || p.flags.has('--help') || command === 'help') {
+    io.stdout(USAGE + '\n');
+    return command || p.flags.has('-h') || p.flags.has('--help') ? 0 : 2;
+  }
+  const json = p.flags.has('--json');
+  const quiet = p.flags.has('--quiet');
+  const out = (text: string) => {
+    if (!quiet) io.stdout(text);
+  };
+  try {
+    switch (command) {
+      case 'encode':
+        return await cmdEncode(args, p, json, out);
+      case 'decode':
+        return await cmdDecode(args, p, json, out);
+      case 'inspect':
+        return cmdInspect(args, json, out);
+      case 'backends':
+        return await cmdBackends(json, out);
+      case 'demo':
+        return await cmdDemo(args, json, out, io);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`ecf8: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (isEcf8Error(e)) {
+      io.stderr(`ecf8: ${e.message}\n`);
+      return 1;
+    }
+    io.stderr(`ecf8: ${ErrorCode.IO_ERROR}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+function needArgs(args: string[], n: number, what: string): void {
+  if (args.length !== n) throw new UsageError(`expected ${what}`);
+}
+
+async function cmdEncode(args: string[], p: Parsed, json: boolean, out: (s: string) => void): Promise<number> {
+  needArgs(args, 2, 'IN.fp8 OUT.ecf8');
+  const [inPath, outPath] = args;
+  const T = intFlag(p, ['--threads-per-block', '-t']);
+  const fp8 = readInput(inPath);
+  const t0 = performance.now();
+  const stream = encode(fp8, { threadsPerBlock: T });
+  const ms = performance.now() - t0;
+  await writeAtomically(outPath, (tmp) => writeBytes(tmp, stream));
+  const summary = { input: inPath, output: outPath, elements: fp8.length, inputBytes: fp8.length, outputBytes: stream.length, ratio: fp8.length ? stream.length / fp8.length : 0, encodeMBps: Number(mb(fp8.length, ms)) || 0 };
+  out(json ? JSON.stringify(summary) + '\n' : `${inPath}: ${fp8.length} bytes -> ${outPath}: ${stream.length} bytes (${pct(summary.ratio)}), ${mb(fp8.length, ms)} MB/s\n`);
+  return 0;
+}
+
+async function cmdDecode(args: string[], p: Parsed, json: boolean, out: (s: string) => void): Promise<number> {
+  needArgs(args, 2, 'IN.ecf8 OUT.fp8');
+  const [inPath, outPath] = args;
+  const options: DecodeOptions = { maxOutputBytes: intFlag(p, ['--max-output-bytes']), verifyChecksums: !p.flags.has('--no-verify') };
+  const name = p.flags.get('--backend');
+  if (name === true) throw new UsageError('--backend needs a name');
+  await loadOptionalBackends();
+  const backend = name ? await resolveBackend(name) : getBackend('reference')!;
+  const stream = readInput(inPath);
+  const t0 = performance.now();
+  const fp8 = await backend.decode(stream, options);
+  const ms = performance.now() - t0;
+  await writeAtomically(outPath, (tmp) => writeBytes(tmp, fp8));
+  const summary = { input: inPath, output: outPath, backend: backend.name, inputBytes: stream.length, elements: fp8.length, decodeMBps: Number(mb(fp8.length, ms)) || 0 };
+  out(json ? JSON.stringify(summary) + '\n' : `${inPath}: ${stream.length} bytes -> ${outPath}: ${fp8.length} bytes (backend ${backend.name}, ${mb(fp8.length, ms)} MB/s)\n`);
+  return 0;
+}
+
+function isStream(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && MAGIC.every((b, i) => bytes[i] === b);
+}
+
+function cmdInspect(args: string[], json: boolean, out: (s: string) => void): number {
+  needArgs(args, 1, 'FILE');
+  const bytes = readInput(args[0]);
+  if (!isStream(bytes)) {
+    // Raw FP8 bytes: what ECF8 would make of them.
+    const a = analyze(bytes);
+    if (json) {
+      out(JSON.stringify({ kind: 'fp8', file: args[0], ...a, codeLengths: Array.from(a.codeLengths) }) + '\n');
+      return 0;
+    }
+    out(
+      [
+        `${args[0]}: raw FP8 E4M3, ${a.elementCount} elements`,
+        `exponent entropy      ${a.entropy.toFixed(4)} bits/element`,
+        `Huffman mean length   ${a.meanCodeLength.toFixed(4)} bits/element`,
+        `predicted ECF8 size   ${a.predictedStreamBytes} bytes (${pct(a.ratioToInput)} of input)`,
+        `Shannon bound         ${a.shannonBoundBytes.toFixed(0)} bytes ((4 + H) / 8 per element); ECF8 = ${pct(a.ratioToBound)} of it`,
+        histogramLines(a.histogram),
+      ].join('\n') + '\n',
+    );
+    return 0;
+  }
+  let info;
+  try {
+    info = inspect(bytes);
+  } catch (e) {
+    // Show what the header says even when the stream is unusable (e.g. truncated), then report the error.
+    if (isEcf8Error(e) && e.code !== ErrorCode.BAD_MAGIC) {
+      try {
+        const { header } = inspectHeader(bytes);
+        out(`${args[0]}: header only: ${header.elementCount} elements, T = ${header.threadsPerBlock}, ${header.exponentBitCount} exponent bits\n`);
+      } catch {
+        /* the header itself is invalid; the error below says why */
+      }
+    }
+    throw e;
+  }
+  const h = info.header;
+  const l = info.layout;
+  if (json) {
+    out(
+      JSON.stringify({
+        kind: 'ecf8',
+        file: args[0],
+        version: h.version,
+        elementFormat: h.elementFormat,
+        elements: l.elementCount,
+        threadsPerBlock: h.threadsPerBlock,
+        bytesPerThread: h.bytesPerThread,
+        exponentBits: l.exponentBitCount,
+        blocks: l.nBlocks,
+        threads: l.nThreads,
+        streamBytes: l.streamSize,
+        sections: { positions: l.positionsSize, gaps: l.gapsSize, exponents: l.exponentsSize, nibbles: l.nibblesSize },
+        codeLengths: Array.from(h.codeLengths),
+        codes: info.codes,
+        decodeTables: info.tables.nLuts,
+        contentCrc32c: h.contentCrc32c,
+        metadataCrc32c: h.metadataCrc32c,
+        histogram: info.histogram,
+        entropy: info.entropy,
+        meanCodeLength: info.meanCodeLength,
+        shannonBoundBytes: info.shannonBoundBytes,
+        ratioToInput: info.ratioToInput,
+        ratioToBound: info.ratioToBound,
+      }) + '\n',
+    );
+    return 0;
+  }
+  const hex = (v: number) => '0x' + v.toString(16).padStart(8, '0');
+  out(
+    [
+      `${args[0]}: ECF8 stream, version ${h.version}, format ${h.elementFormat} (FP8 E4M3FN), valid`,
+      `elements              ${l.elementCount}`,
+      `threads per block     ${h.threadsPerBlock} (B = ${h.bytesPerThread} bytes per thread), ${l.nBlocks} blocks, ${l.nThreads} threads`,
+      `sections              header 88 + positions ${l.positionsSize} + gaps ${l.gapsSize} + exponents ${l.exponentsSize} + nibbles ${l.nibblesSize} = ${l.streamSize} bytes`,
+      `exponent bits         ${l.exponentBitCount} (${info.meanCodeLength.toFixed(4)} bits/element)`,
+      `exponent entropy      ${info.entropy.toFixed(4)} bits/element`,
+      `size                  ${pct(info.ratioToInput)} of FP8; ${pct(info.ratioToBound)} of the Shannon bound (${info.shannonBoundBytes.toFixed(0)} bytes)`,
+      `checksums             content ${hex(h.contentCrc32c)}, metadata ${hex(h.metadataCrc32c)} (CRC-32C, verified)`,
+      `decode tables         ${info.tables.nLuts} x 256 bytes (${info.tables.prefixes.length} subtables)`,
+      `codes                 ${info.codes.map((c) => `${c.symbol}:${c.code}`).join('  ')}`,
+      histogramLines(info.histogram),
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
+
+function histogramLines(histogram: number[]): string {
+  const total = histogram.reduce((a, b) => a + b, 0) || 1;
+  const rows = ['exponent histogram'];
+  histogram.forEach((c, x) => {
+    if (c > 0) rows.push(`  e=${String(x).padStart(2)}  ${pct(c / total).padStart(7)}  ${'#'.repeat(Math.max(1, Math.round((40 * c) / total)))}`);
+  });
+  return rows.join('\n');
+}
+
+async function cmdBackends(json: boolean, out: (s: string) => void): Promise<number> {
+  await loadOptionalBackends();
+  const rows = [];
+  for (const { name, priority, backend } of listBackends()) rows.push({ name, priority, ...(await backend.isAvailable()) });
+  const missing = [...backendLoadErrors.entries()].map(([pkg, reason]) => ({ package: pkg, reason }));
+  if (json) out(JSON.stringify({ backends: rows, notInstalled: missing }) + '\n');
+  else {
+    for (const r of rows) out(`${r.name.padEnd(22)} priority ${String(r.priority).padStart(3)}  ${r.available ? 'available' : `unavailable: ${(r as { reason: string }).reason}`}\n`);
+    for (const m of missing) out(`${m.package.padEnd(22)} not installed: ${m.reason}\n`);
+  }
+  return 0;
+}
+
+async function cmdDemo(args: string[], json: boolean, out: (s: string) => void, io: Io): Promise<number> {
+  const path = args[0] ?? bundledSamplePath();
+  const fp8 = readInput(path);
+  const a = analyze(fp8);
+  const t0 = performance.now();
+  const stream = encode(fp8);
+  const t1 = performance.now();
+  const back = decode(stream);
+  const t2 = performance.now();
+  let equal = back.length === fp8.length;
+  for (let i = 0; equal && i < fp8.length; i++) equal = back[i] === fp8[i];
+  const result = {
+    input: path,
+    elements: fp8.length,
+    fp8Bytes: fp8.length,
+    ecf8Bytes: stream.length,
+    ratio: fp8.length ? stream.length / fp8.length : 0,
+    saved: fp8.length ? 1 - stream.length / fp8.length : 0,
+    exponentEntropy: a.entropy,
+    shannonBoundBytes: a.shannonBoundBytes,
+    ratioToBound: a.shannonBoundBytes ? stream.length / a.shannonBoundBytes : 0,
+    encodeMBps: Number(mb(fp8.length, t1 - t0)) || 0,
+    decodeMBps: Number(mb(fp8.length, t2 - t1)) || 0,
+    byteEqual: equal,
+  };
+  if (json) out(JSON.stringify(result) + '\n');
+  else
+    out(
+      [
+        `ECF8 demo on ${path}`,
+        `  FP8 E4M3 input     ${result.fp8Bytes} bytes (${result.elements} elements)`,
+        `  exponent entropy   ${result.exponentEntropy.toFixed(3)} of 4 stored bits`,
+        `  ECF8 stream        ${result.ecf8Bytes} bytes = ${pct(result.ratio)} of FP8 (${pct(result.saved)} smaller)`,
+        `  Shannon bound      ${result.shannonBoundBytes.toFixed(0)} bytes; stream = ${pct(result.ratioToBound)} of the bound`,
+        `  reference encoder  ${result.encodeMBps} MB/s, reference decoder ${result.decodeMBps} MB/s`,
+        `  decoded bytes      ${equal ? 'identical to the input (byte for byte)' : 'DIFFER from the input'}`,
+      ].join('\n') + '\n',
+    );
+  if (!equal) io.stderr('ecf8: demo round trip was not byte-identical\n');
+  return equal ? 0 : 1;
+}
+
+

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run) and as the README tells a new user to run it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-system.sh
+[ -d node_modules ] || npm ci
+npm run typecheck
+npm run build
+npm run vectors:check
+npx vitest run "$@"
