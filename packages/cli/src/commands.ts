@@ -19,6 +19,7 @@ import {
 } from '@ecf8/core';
 import { backendLoadErrors, loadOptionalBackends } from './backends.js';
 import { writeAtomically, writeBytes } from './io.js';
+import { inspectModelFile, modelCommands } from './model-commands.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -50,7 +51,8 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--threads-per-block', '-t', '--backend', '--max-output-bytes']);
+/** Flags that take a value (`--flag VALUE`); model commands add theirs. `--flag=VALUE` always works. */
+export const VALUE_FLAGS = new Set(['--threads-per-block', '-t', '--backend', '--max-output-bytes']);
 
 function parseArgs(argv: string[]): Parsed {
   const positional: string[] = [];
@@ -69,7 +71,8 @@ function parseArgs(argv: string[]): Parsed {
   return { positional, flags };
 }
 
-class UsageError extends Error {}
+/** A command-line usage mistake: reported with the usage text and exit status 2. */
+export class UsageError extends Error {}
 
 function readInput(path: string): Uint8Array {
   try {
@@ -120,13 +123,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await cmdEncode(args, p, json, out);
       case 'decode':
         return await cmdDecode(args, p, json, out);
-      case 'inspect':
-        return cmdInspect(args, json, out);
+      case 'inspect': {
+        const handled = args.length === 1 && inspectModelFile ? await inspectModelFile(args[0], p.flags, quietIo(io, quiet)) : undefined;
+        return handled ?? cmdInspect(args, json, out);
+      }
       case 'backends':
         return await cmdBackends(json, out);
       case 'demo':
         return await cmdDemo(args, json, out, io);
       default:
+        if (Object.hasOwn(modelCommands, command)) return await modelCommands[command](args, p.flags, quietIo(io, quiet));
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
@@ -141,6 +147,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stderr(`ecf8: ${ErrorCode.IO_ERROR}: ${(e as Error).message}\n`);
     return 1;
   }
+}
+
+function quietIo(io: Io, quiet: boolean): Io {
+  return quiet ? { stdout: () => {}, stderr: io.stderr } : io;
 }
 
 function needArgs(args: string[], n: number, what: string): void {
