@@ -116,9 +116,9 @@ ECF8_API ecf8_status ecf8_validate(const void *data, uint64_t size, unsigned fla
 ECF8_API ecf8_status ecf8_build_luts(const uint8_t code_lengths[16], uint64_t element_count, uint8_t *out,
                                      size_t out_capacity, uint32_t *n_luts);
 
-/* Full decode on the host (phases A, B, C; flags as for ecf8_validate) by the block emulator: the CUDA kernel's own per-thread code, with
- * the threads of each block stepped phase by phase. Writes the n decoded bytes to out[offset .. offset + n).
- * Meant for tests and as a portable reference; it is single-threaded and not fast. On an error, bytes in
+/* Full decode on the host (phases A, B, C; flags as for ecf8_validate) by the block emulator: the CUDA kernel's
+ * own per-thread code, with the threads of each block stepped phase by phase. Writes the n decoded bytes to
+ * out[offset .. offset + n). Meant for tests and as a portable reference; it is single-threaded and not fast. On an error, bytes in
  * [offset, offset + n) are unspecified and no other byte is written. */
 ECF8_API ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void *out, uint64_t out_capacity,
                                       uint64_t offset, unsigned flags);
@@ -134,9 +134,9 @@ ECF8_API ecf8_status ecf8_cuda_available(const char **why);
 /* An uploaded stream: its bytes and derived tables in device memory, plus its header info on the host. */
 typedef struct ecf8_device_stream ecf8_device_stream;
 
-/* Validate (phases A and B, on the host; `flags` as for ecf8_validate) and copy a stream to the current CUDA device. The host bytes are not
- * referenced after return. `cuda_stream` is a cudaStream_t (NULL = default stream); the call synchronises it
- * before returning. On success *out is a new handle (free it with ecf8_device_free). */
+/* Validate (phases A and B, on the host; `flags` as for ecf8_validate) and copy a stream to the current CUDA
+ * device. The host bytes are not referenced after return. `cuda_stream` is a cudaStream_t (NULL = default
+ * stream); the call synchronises it before returning. On success *out is a new handle (free it with ecf8_device_free). */
 ECF8_API ecf8_status ecf8_device_upload(const void *data, uint64_t size, unsigned flags, void *cuda_stream,
                                         ecf8_device_stream **out);
 
@@ -151,8 +151,8 @@ ECF8_API uint64_t ecf8_device_workspace_size(const ecf8_device_stream *ds);
  * to a buffer of `dst_capacity` bytes; any alignment works (16-byte-aligned dst + offset is fastest).
  * `workspace` is device memory of at least ecf8_device_workspace_size(ds) bytes, 256-byte aligned (cudaMalloc
  * alignment), not used by another decode in flight. Returns at once (no synchronisation) with argument errors
- * (ECF8_OUTPUT_TOO_SMALL, ECF8_INVALID_ARGUMENT) or ECF8_OK; `flags`: 0 or ECF8_SKIP_CHECKSUMS (skip step 19); the stream's phase-C result (§11.2 steps 17-19)
- * lands in the workspace: read it with ecf8_device_result. */
+ * (ECF8_OUTPUT_TOO_SMALL, ECF8_INVALID_ARGUMENT) or ECF8_OK. `flags`: 0 or ECF8_SKIP_CHECKSUMS (skip step 19).
+ * The stream's phase-C result (§11.2 steps 17-19) lands in the workspace: read it with ecf8_device_result. */
 ECF8_API ecf8_status ecf8_device_decode(const ecf8_device_stream *ds, void *dst, uint64_t dst_capacity,
                                         uint64_t offset, void *workspace, uint64_t workspace_size,
                                         unsigned flags, void *cuda_stream);

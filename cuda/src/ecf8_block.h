@@ -51,27 +51,46 @@ ECF8_HD uint32_t load_u32(const uint8_t *p) {
 // pos[b] (§8.1).
 ECF8_HD uint64_t block_position(const KParams &P, uint64_t b) { return load_u64(P.positions + 8 * b); }
 
-// Phase 1 (§13 steps 1-3): load the window, count the thread's symbols, check the gap chain. Returns the phase-C
-// flags this thread raises (kFlagGapMismatch or 0).
-ECF8_HD uint32_t phase_count(const KParams &P, uint64_t b, uint32_t tid, const uint8_t *lut, const uint32_t *mtab,
-                             ThreadState &ts) {
+// What a thread loads from global memory for block b (§13 step 1): its window, its gap and the next thread's gap.
+// Split from phase_count so the kernel can issue these loads one block ahead (software prefetch).
+struct ThreadLoad {
+  uint64_t lo, hi;  // the 16 bytes at g*B, as two little-endian words
+  uint32_t gap, next_gap;
+  bool live, next_live;
+};
+
+ECF8_HD void phase_load(const KParams &P, uint64_t b, uint32_t tid, ThreadLoad &L) {
   const uint64_t g = b * P.T + tid;
   const uint64_t w = g * kWindowBits;
-  ts.count = 0;
-  ts.live = w < P.bits;
-  if (!ts.live) return 0;  // dead threads own nothing (§7); phase B checked their gap is 0
-  ts.gap = gap_of(P.gaps, g);
-  const uint64_t left = P.bits - w;
-  ts.limit = left < kWindowBits ? (uint32_t)left : kWindowBits;
+  L.live = w < P.bits;
+  L.next_live = false;
+  L.lo = L.hi = 0;
+  L.gap = L.next_gap = 0;
+  if (!L.live) return;  // dead threads own nothing (§7); phase B checked their gap is 0
+  L.gap = gap_of(P.gaps, g);
   // The 16 bytes at g*B: in bounds for every live thread (§7 lookahead; section 3 has 16 bytes past used_bytes).
   const uint8_t *src = P.exps + g * kBytesPerThread;
-  const uint64_t lo = load_u64(src), hi = load_u64(src + 8);
-  ts.r = reader_from_words((uint32_t)lo, (uint32_t)(lo >> 32), (uint32_t)hi, (uint32_t)(hi >> 32));
+  L.lo = load_u64(src);
+  L.hi = load_u64(src + 8);
+  L.next_live = w + kWindowBits < P.bits;  // then g + 1 < n_threads
+  if (L.next_live) L.next_gap = gap_of(P.gaps, g + 1);
+}
+
+// Phase 1 (§13 steps 2-3): count the thread's symbols and check the gap chain. Returns the phase-C flags this thread
+// raises (kFlagGapMismatch or 0).
+ECF8_HD uint32_t phase_count(const KParams &P, uint64_t b, uint32_t tid, const ThreadLoad &L, const uint8_t *lut,
+                             const uint32_t *mtab, ThreadState &ts) {
+  ts.count = 0;
+  ts.live = L.live;
+  if (!L.live) return 0;
+  const uint64_t g = b * P.T + tid;
+  const uint64_t left = P.bits - g * kWindowBits;
+  ts.gap = L.gap;
+  ts.limit = left < kWindowBits ? (uint32_t)left : kWindowBits;
+  ts.r = reader_from_words((uint32_t)L.lo, (uint32_t)(L.lo >> 32), (uint32_t)L.hi, (uint32_t)(L.hi >> 32));
   uint32_t end;
   ts.count = thread_decode<false>(ts.r, ts.gap, ts.limit, lut, P.n_luts, mtab, nullptr, &end);
-  const bool next_live = w + kWindowBits < P.bits;
-  const uint32_t next_gap = next_live ? gap_of(P.gaps, g + 1) : 0u;
-  return chain_ok(g, ts.gap, end, next_live, next_gap, left) ? 0u : kFlagGapMismatch;
+  return chain_ok(g, ts.gap, end, L.next_live, L.next_gap, left) ? 0u : kFlagGapMismatch;
 }
 
 // Phase 2 (§13 step 5): decode again into the staging buffer at the thread's offset. `out` = stage + h + o_t; the

@@ -12,6 +12,12 @@
 #define ECF8_HD inline
 #endif
 
+#if defined(__CUDACC__)
+#define ECF8_UNROLL _Pragma("unroll")
+#else
+#define ECF8_UNROLL
+#endif
+
 namespace ecf8 {
 
 constexpr uint32_t kHeaderSize = 88;  // §4.1
@@ -114,6 +120,7 @@ ECF8_HD uint32_t thread_decode(BitReader r, uint32_t p, uint32_t limit, const ui
                                const uint32_t *mtab, uint8_t *out, uint32_t *end) {
   const uint8_t *len_table = lut + 256u * (n_luts - 1u);
   uint32_t count = 0;
+  reader_skip(r, p);  // the reader starts at the window's first bit; p = gap <= 15
   while (p < limit) {
     uint32_t e = mtab[r.a >> (32 - kMultiBits)];
     uint32_t n = me_count(e);
@@ -121,7 +128,7 @@ ECF8_HD uint32_t thread_decode(BitReader r, uint32_t p, uint32_t limit, const ui
     if (n != 0u && p + me_last_start(e) < limit) {
       // Every symbol of the entry starts before the limit: take them all.
       if (kWrite) {
-#pragma unroll
+ECF8_UNROLL
         for (uint32_t i = 0; i < kMultiMaxSyms; i++)
           if (i < n) out[count + i] = (uint8_t)me_symbol(e, i);
       }
@@ -185,7 +192,7 @@ ECF8_HD void writeback_chunk(uint32_t j, uint32_t h, uint32_t cnt, uint64_t P0, 
     const uint64_t nb = o >> 1;  // its nibble byte
     const uint64_t base = nb & ~(uint64_t)3;  // aligned word at or before it
     uint32_t w[4];
-#pragma unroll
+ECF8_UNROLL
     for (int i = 0; i < 4; i++) {
       uint64_t at = base + 4u * (uint64_t)i;
       w[i] = (at + 4u <= nib_size) ? bswap32(load_word(nib + at)) : 0u;  // never past the section

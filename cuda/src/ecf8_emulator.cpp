@@ -19,7 +19,11 @@ uint32_t emulate_block(const KParams &P, uint64_t b, const uint8_t *lut, const u
   uint32_t flags = 0;
   const uint32_t T = P.T;
   // Phase 1 for every thread (kernel: before the first barrier).
-  for (uint32_t t = 0; t < T; t++) flags |= phase_count(P, b, t, lut, mtab, ts[t]);
+  for (uint32_t t = 0; t < T; t++) {
+    ThreadLoad L;
+    phase_load(P, b, t, L);
+    flags |= phase_count(P, b, t, L, lut, mtab, ts[t]);
+  }
   // Block-wide exclusive scan of the counts (§13 step 4; the kernel uses warp shuffles).
   uint32_t total = 0;
   for (uint32_t t = 0; t < T; t++) {
