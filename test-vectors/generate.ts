@@ -245,7 +245,20 @@ function invalidSpecs(): InvalidSpec[] {
   {
     const n = 0xffffffffffffffffn;
     setU64(s, HeaderOffset.elementCount, n); setU64(s, HeaderOffset.exponentBitCount, n);
-    add('overflowing-element-count', 'n = 2^64-1: derived section sizes overflow 64 bits, so no stored size can match', s, 'ECF8_SECTION_SIZE_MISMATCH');
+    add('max-element-count-stale-sizes', 'n = bits = 2^64-1 with the section sizes of a 64-element stream: the derived sizes (exact up to about 1.2e19) differ from the stored ones', s, 'ECF8_SECTION_SIZE_MISMATCH');
+  }
+  {
+    // n = 2^63 with lengths 1, 2, 2 and bits = 2^64 - 1: bits <= 2 n = 2^64 holds in exact arithmetic, but 2 n wraps
+    // to 0 in 64-bit arithmetic. A decoder must get step 10 right (spec §11.3) and fail only at step 12.
+    const h = encode(fromExponentCounts([0, 0, 0, 0, 0, 0, 2, 4, 2], 304)).slice(0, HEADER_SIZE);
+    const n = 1n << 63n;
+    const bits = 0xffffffffffffffffn;
+    const d = deriveSizes(n, bits, 512);
+    setU64(h, HeaderOffset.elementCount, n); setU64(h, HeaderOffset.exponentBitCount, bits);
+    setU64(h, HeaderOffset.positionsSize, d.positionsSize); setU64(h, HeaderOffset.gapsSize, d.gapsSize);
+    setU64(h, HeaderOffset.exponentsSize, d.exponentsSize); setU64(h, HeaderOffset.nibblesSize, d.nibblesSize);
+    if (Array.from(h.subarray(HeaderOffset.codeLengths, HeaderOffset.codeLengths + 16)).join() !== '0,0,0,0,0,0,2,1,2,0,0,0,0,0,0,0') throw new Error('unexpected code lengths');
+    add('bit-count-needs-exact-arithmetic', 'n = 2^63, code lengths 1/2/2, bits = 2^64-1: within n*max_len = 2^64 (which overflows 64-bit arithmetic); consistent sizes; the stream is only a header', h, 'ECF8_TRUNCATED');
   }
 
   // Phase B.
