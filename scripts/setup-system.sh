@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only when missing (CI machines are fresh; developer machines
 # keep them). WebGPU in Node (Dawn over Mesa's software rasterizer) needs EGL + Mesa; the browser test needs
-# Chromium. Skips quietly when not root or when apt-get is absent (then the tests that need them say why).
+# Chromium; the CUDA emulator needs cmake and g++. Skips quietly when not root or when apt-get is absent (then the tests that need them say why).
 set -euo pipefail
-PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev chromium)
+# cmake and g++ build the CUDA block emulator and its test program (nvcc, when present, builds the kernels).
+PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev chromium cmake g++)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
