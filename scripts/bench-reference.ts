@@ -22,7 +22,7 @@ const time = (f: () => void) => {
   f();
   return performance.now() - t0;
 };
-let stream = new Uint8Array();
+let stream: Uint8Array = new Uint8Array();
 const enc = median([0, 1, 2].map(() => time(() => (stream = encode(fp8)))));
 const dec = median([0, 1, 2].map(() => time(() => decode(stream))));
 const work = new Uint8Array(n);

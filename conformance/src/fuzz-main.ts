@@ -17,6 +17,13 @@ async function optionalTargets(): Promise<FuzzTarget[]> {
       console.error(`fuzz: ${pkg} not loaded: ${(e as Error).message.split('\n')[0]}`);
     }
   }
+  try {
+    // The CPU mirror of the WGSL kernel: the GPU algorithm's exact per-thread logic, fuzzed as a full decoder.
+    const webgpu = (await import(/* @vite-ignore */ '@ecf8/webgpu')) as { mirrorDecode?: (s: Uint8Array) => Uint8Array };
+    if (webgpu.mirrorDecode) targets.push({ name: 'webgpu-mirror', run: (s) => webgpu.mirrorDecode!(s) });
+  } catch {
+    /* reported above */
+  }
   for (const { name, backend } of listBackends()) {
     if (name === 'reference' || name === 'reference-gpu-order') continue;
     const availability = await backend.isAvailable();

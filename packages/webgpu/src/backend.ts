@@ -168,8 +168,16 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     return p;
   }
 
+  /**
+   * Spec §11.2 phases A and B on the host, exactly as every decode runs them before any GPU work: throws the
+   * reference's error code for an invalid header or metadata. Needs no device (the fuzzer checks it).
+   */
+  validate(stream: Uint8Array, options: DecodeOptions = {}): void {
+    this.prepare(stream, options);
+  }
+
   /** Phases A and B on the host (same codes as the reference), before any GPU work. */
-  private validate(stream: Uint8Array, options: DecodeOptions): { parsed: ParsedStream; pos: Float64Array } {
+  private prepare(stream: Uint8Array, options: DecodeOptions): { parsed: ParsedStream; pos: Float64Array } {
     const parsed = parseStream(stream, options);
     const pos = validateMetadata(parsed, options.verifyChecksums ?? true);
     return { parsed, pos };
@@ -227,7 +235,7 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
    * decode into your own command encoder with {@link UploadedStream.encode}. Call `destroy()` when done.
    */
   async upload(stream: Uint8Array, options: DecodeOptions = {}): Promise<UploadedStream> {
-    const { parsed, pos } = this.validate(stream, options);
+    const { parsed, pos } = this.prepare(stream, options);
     const device = await this.ready();
     return this.uploadParsed(device, parsed, pos);
   }
@@ -281,7 +289,7 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     if (target.size % 4 !== 0) fail(ErrorCode.INVALID_ARGUMENT, `target buffer size ${target.size} is not a multiple of 4`);
     const verify = (options.verifyChecksums ?? true) && options.verifyContent === true;
     if (verify && !(target.usage & BUF.COPY_SRC)) fail(ErrorCode.INVALID_ARGUMENT, 'verifyContent needs a target with GPUBufferUsage.COPY_SRC');
-    const { parsed, pos } = this.validate(stream, options);
+    const { parsed, pos } = this.prepare(stream, options);
     checkOutputRoom(parsed, target.size, offset);
     const device = await this.ready();
     await this.intoParsed(device, parsed, pos, target, offset, verify);
@@ -302,7 +310,7 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
    * least 4; bytes past n are zero). The caller owns (and destroys) it.
    */
   async decodeToBuffer(stream: Uint8Array, options: WebGpuDecodeOptions = {}): Promise<GPUBuffer> {
-    const { parsed, pos } = this.validate(stream, options);
+    const { parsed, pos } = this.prepare(stream, options);
     const device = await this.ready();
     const n = parsed.layout.elementCount;
     const size = Math.max(4, roundup4(n));
@@ -319,7 +327,7 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
 
   /** Decodes and reads the bytes back to the CPU; verifies both checksums unless `verifyChecksums` is false. */
   async decode(stream: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
-    const { parsed, pos } = this.validate(stream, options);
+    const { parsed, pos } = this.prepare(stream, options);
     const n = parsed.layout.elementCount;
     if (n === 0) return new Uint8Array(0);
     const device = await this.ready();
