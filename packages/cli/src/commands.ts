@@ -19,7 +19,7 @@ import {
 } from '@ecf8/core';
 import { backendLoadErrors, loadOptionalBackends } from './backends.js';
 import { writeAtomically, writeBytes } from './io.js';
-import { inspectModelFile, modelCommands } from './model-commands.js';
+import { inspectModelFile, modelCommands, MODEL_USAGE, MODEL_VALUE_FLAGS } from './model-commands.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -38,7 +38,8 @@ commands:
   demo [FILE.fp8]                                   encode + decode a bundled FP8 sample and report
 options:
   --json        machine-readable output     --quiet   print nothing on success
-  -h, --help    this text                   --version print the version`;
+  -h, --help    this text                   --version print the version
+${MODEL_USAGE}`;
 
 /** Default input of `ecf8 demo`: FP8 weights bundled with the package. */
 export function bundledSamplePath(): string {
@@ -52,7 +53,7 @@ interface Parsed {
 }
 
 /** Flags that take a value (`--flag VALUE`); model commands add theirs. `--flag=VALUE` always works. */
-export const VALUE_FLAGS = new Set(['--threads-per-block', '-t', '--backend', '--max-output-bytes']);
+export const VALUE_FLAGS = new Set(['--threads-per-block', '-t', '--backend', '--max-output-bytes', ...MODEL_VALUE_FLAGS]);
 
 function parseArgs(argv: string[]): Parsed {
   const positional: string[] = [];

@@ -1,0 +1,46 @@
+/**
+ * Error codes for model files (spec Appendix A.7). They are not about an ECF8 stream, so they are not in the stream
+ * list of spec §11.1; they are reported the same way (an {@link Ecf8Error} whose message starts with the code).
+ * A stream stored inside a model file that is itself invalid is reported with the stream's own §11.1 code.
+ */
+import { Ecf8Error, ErrorCode } from '@ecf8/core';
+
+export const ModelErrorCode = {
+  /** The file is not a valid safetensors file (header length, JSON, dtypes, shapes, offsets, coverage). */
+  BAD_SAFETENSORS: 'ECF8_BAD_SAFETENSORS',
+  /** A compressed model file's `ecf8.*` metadata (or a compressed index's `ecf8` entry) is missing or inconsistent. */
+  BAD_MODEL_METADATA: 'ECF8_BAD_MODEL_METADATA',
+  /** The restored file's SHA-256 or size differs from the one recorded at compression time. */
+  MODEL_CHECKSUM_MISMATCH: 'ECF8_MODEL_CHECKSUM_MISMATCH',
+  /** Buffers in the authors' official ECF8 layout are malformed or inconsistent. */
+  BAD_OFFICIAL_LAYOUT: 'ECF8_BAD_OFFICIAL_LAYOUT',
+} as const;
+
+export type ModelErrorCode = (typeof ModelErrorCode)[keyof typeof ModelErrorCode];
+
+/** Throws an {@link Ecf8Error} with a model-file code (or any core code). */
+export function modelFail(code: ModelErrorCode | ErrorCode, message: string): never {
+  throw new Ecf8Error(code as ErrorCode, message);
+}
+
+/** Re-throws an Ecf8Error with `context` prefixed to its message (same code); other errors pass through. */
+export function withContext<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw addContext(e, context);
+  }
+}
+
+export function addContext(e: unknown, context: string): unknown {
+  if (e instanceof Ecf8Error) {
+    const bare = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
+    return new Ecf8Error(e.code, `${context}: ${bare}`);
+  }
+  return e;
+}
+
+/** Wraps a Node file-system error as ECF8_IO_ERROR. */
+export function ioError(what: string, e: unknown): Ecf8Error {
+  return new Ecf8Error(ErrorCode.IO_ERROR, `${what}: ${(e as Error).message}`);
+}

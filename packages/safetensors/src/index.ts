@@ -1,0 +1,63 @@
+/**
+ * @ecf8/safetensors — ECF8 for model files (spec Appendix A): compress every F8_E4M3 tensor of a safetensors file or
+ * sharded checkpoint into ECF8 streams, restore the original files byte for byte, verify, inspect (with SVG plots),
+ * and convert to and from the buffer layout of the paper authors' release.
+ */
+export { ModelErrorCode, modelFail, addContext } from './errors.js';
+export {
+  MAX_HEADER_SIZE,
+  DTYPE_BITS,
+  FP8_DTYPE,
+  headerSizeOf,
+  parseHeaderBytes,
+  parseSafetensors,
+  serializeHeader,
+  buildSafetensors,
+  lengthPrefix,
+  elementAlignment,
+  type TensorInfo,
+  type SafetensorsHeader,
+  type HeaderEntry,
+} from './format.js';
+export { openSafetensors, readSafetensorsHeader, writeFileAtomically, activeTemps, removeActiveTemps, tempPathFor } from './io.js';
+export { ProgressTracker, type Progress, type ProgressCallback } from './progress.js';
+export {
+  META,
+  CONTAINER_FORMAT,
+  CONTAINER_VERSION,
+  STREAM_SUFFIX,
+  compressFile,
+  decompressFile,
+  verifyFile,
+  readModelHeader,
+  readCompressedLayout,
+  isCompressedHeader,
+  maxStreamSize,
+  streamNames,
+  type CompressOptions,
+  type RestoreOptions,
+  type StreamEncoder,
+  type StreamDecoder,
+  type FileResult,
+  type TensorResult,
+  type CompressedLayout,
+  type StreamMapEntry,
+} from './model.js';
+export { compressModel, decompressModel, verifyModel, listSafetensors, INDEX_SUFFIX, INDEX_FORMAT, type ModelResult, type DirectoryOptions } from './model-dir.js';
+export { inspectModel, THEOREM_2_1, type InspectReport, type TensorStats, type InspectOptions } from './inspect.js';
+export { renderInspectSvg, blockAndKind } from './plot.js';
+export {
+  OFFICIAL_BUFFER_NAMES,
+  OFFICIAL_BYTES_PER_THREAD,
+  decodeOfficial,
+  officialBuffersFromStream,
+  emulateOfficialKernel,
+  splitRanges,
+  importOfficial,
+  exportOfficial,
+  type OfficialBuffers,
+  type ImportOptions,
+  type ImportResult,
+  type ExportOptions,
+  type ExportResult,
+} from './official.js';
