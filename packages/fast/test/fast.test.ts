@@ -1,0 +1,225 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decode as referenceDecode, encode as referenceEncode, crc32c as referenceCrc } from '@ecf8/core';
+import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
+import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
+import {
+  cpuFastBackend,
+  cpuWorkersBackend,
+  crc32c,
+  crc32cCombine,
+  crc32cUpdate,
+  decodeFast,
+  decodeFastInto,
+  decodeParallel,
+  decodeParallelInto,
+  encodeFast,
+  encodeParallel,
+  WorkerPool,
+} from '../src/index.js';
+import { kernel, planEncode, encodeWithPlan } from '../src/codec.js';
+
+const pool = new WorkerPool(2);
+const par = { pool, minParallelElements: 0 };
+afterAll(() => pool.terminate());
+
+// The shared backend suite (every vector, limits, round trips, corrupted streams vs the reference).
+describeBackendSuite(cpuFastBackend);
+cpuWorkersBackend.options = par; // exercise the worker path even on tiny vectors
+describeBackendSuite(cpuWorkersBackend, { propertyRuns: 20 });
+
+const vectors = loadVectors();
+
+/** Bytes whose exponents follow a random skewed distribution (as trained weights do), random sign/mantissa. */
+const skewedFp8 = (maxLength: number) =>
+  fc
+    .record({
+      weights: fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 16, maxLength: 16 }),
+      power: fc.integer({ min: 1, max: 4 }),
+      n: fc.integer({ min: 0, max: maxLength }),
+      seed: fc.integer({ min: 1, max: 0x7fffffff }),
+    })
+    .map(({ weights, power, n, seed }) => {
+      const w = weights.map((x) => x ** power);
+      const total = w.reduce((a, b) => a + b, 0) || 1;
+      let s = seed;
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        let u = (s / 2 ** 32) * total;
+        let x = 0;
+        while (x < 15 && u >= w[x]) u -= w[x++];
+        out[i] = ((s >>> 7) & 0x80) | (x << 3) | ((s >>> 20) & 7);
+      }
+      return out;
+    });
+const T = fc.constantFrom(1, 2, 4, 32, 64, 128, 256, 512, 1024);
+const codeOf = (f: () => unknown): unknown => {
+  try {
+    return f();
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+};
+
+describe('vectors', () => {
+  it('canonical vectors: encodeFast and encodeParallel reproduce the stream byte for byte', async () => {
+    for (const v of vectors.valid.filter((v) => v.canonical)) {
+      const opts = { threadsPerBlock: v.threadsPerBlock };
+      expect(firstDifference(encodeFast(v.decoded, opts), v.stream), v.name).toBe(-1);
+      expect(firstDifference(await encodeParallel(v.decoded, { ...opts, ...par }), v.stream), v.name).toBe(-1);
+    }
+  });
+
+  it('valid vectors decode into an unaligned workspace, touching only [offset, offset + n)', () => {
+    for (const v of vectors.valid) {
+      for (const offset of [0, 1, 3]) {
+        const work = new Uint8Array(offset + v.elements + 5).fill(0xa5);
+        expect(decodeFastInto(v.stream, work, offset)).toBe(v.elements);
+        expect(firstDifference(work.subarray(offset, offset + v.elements), v.decoded), v.name).toBe(-1);
+        expect(work.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+        expect(work.subarray(offset + v.elements).every((b) => b === 0xa5)).toBe(true);
+      }
+    }
+  });
+
+  it('invalid vectors: the fast decoders report exactly the reference code', async () => {
+    for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
+      expect(codeOf(() => decodeFast(v.stream)), v.name).toBe(v.error);
+      const got = await decodeParallel(v.stream, par).then(
+        () => 'ok',
+        (e) => e.code,
+      );
+      expect(got, v.name).toBe(v.error);
+    }
+  });
+});
+
+describe('properties (fast-check)', () => {
+  it('encodeFast is byte-identical to the reference encoder (arbitrary bytes)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 20_000 }), T, (a, t) => {
+        expect(firstDifference(encodeFast(a, { threadsPerBlock: t }), referenceEncode(a, { threadsPerBlock: t }))).toBe(-1);
+      }),
+      { numRuns: 100, seed: 11 },
+    );
+  });
+
+  it('encodeFast is byte-identical to the reference encoder (skewed exponents, up to 100k)', () => {
+    fc.assert(
+      fc.property(skewedFp8(100_000), T, (a, t) => {
+        expect(firstDifference(encodeFast(a, { threadsPerBlock: t }), referenceEncode(a, { threadsPerBlock: t }))).toBe(-1);
+      }),
+      { numRuns: 60, seed: 12 },
+    );
+  });
+
+  it('range-split encoding (as workers do it, many tiny ranges) is byte-identical', () => {
+    fc.assert(
+      fc.property(skewedFp8(20_000), T, fc.integer({ min: 1, max: 64 }), (a, t, step8) => {
+        const cuts = [0];
+        for (let i = 8 * step8; i < a.length; i += 8 * step8) cuts.push(i);
+        cuts.push(a.length);
+        if (a.length === 0) cuts.splice(1);
+        const hists: Float64Array[] = [];
+        const crcs: number[] = [];
+        for (let r = 0; r + 1 < cuts.length; r++) {
+          const h = new Float64Array(16);
+          crcs.push(kernel.scan(a, cuts[r], cuts[r + 1], h));
+          hists.push(h);
+        }
+        const plan = planEncode(a.length, t, cuts, hists, crcs);
+        const out = new Uint8Array(plan.layout.streamSize);
+        encodeWithPlan(a, plan, cuts, out);
+        expect(firstDifference(out, referenceEncode(a, { threadsPerBlock: t }))).toBe(-1);
+      }),
+      { numRuns: 60, seed: 13 },
+    );
+  });
+
+  it('decodeFast equals the reference decoder, with and without checksum verification', () => {
+    fc.assert(
+      fc.property(skewedFp8(100_000), T, (a, t) => {
+        const s = referenceEncode(a, { threadsPerBlock: t });
+        expect(firstDifference(decodeFast(s), a)).toBe(-1);
+        expect(firstDifference(decodeFast(s, { verifyChecksums: false }), a)).toBe(-1);
+      }),
+      { numRuns: 60, seed: 14 },
+    );
+  });
+
+  it('encodeParallel and decodeParallel round-trip byte-exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(skewedFp8(60_000), T, async (a, t) => {
+        const s = await encodeParallel(a, { threadsPerBlock: t, ...par });
+        expect(firstDifference(s, referenceEncode(a, { threadsPerBlock: t }))).toBe(-1);
+        const out = new Uint8Array(a.length + 3).fill(7);
+        expect(await decodeParallelInto(s, out, 3, par)).toBe(a.length);
+        expect(firstDifference(out.subarray(3), a)).toBe(-1);
+        expect(out[0] === 7 && out[1] === 7 && out[2] === 7).toBe(true);
+      }),
+      { numRuns: 25, seed: 15 },
+    );
+  });
+
+  it('mutated streams: reference, fast and worker decoders give identical bytes or the same code', async () => {
+    const base = vectors.valid.filter((v) => v.elements > 0 && v.elements < 30_000).map((v) => v.stream);
+    await fc.assert(
+      fc.asyncProperty(fc.nat(base.length - 1), fc.nat(), fc.nat(7), fc.integer({ min: 0, max: 3 }), fc.boolean(), async (k, at, bit, extra, verify) => {
+        const s = base[k].slice();
+        s[at % s.length] ^= 1 << bit;
+        if (extra) s[(at * 7919 + extra) % s.length] ^= 1 << ((bit + extra) & 7);
+        const opts = { verifyChecksums: verify };
+        const want = codeOf(() => referenceDecode(s, opts));
+        const fast = codeOf(() => decodeFast(s, opts));
+        const workers = await decodeParallel(s, { ...opts, ...par }).then(
+          (x) => x,
+          (e) => e.code,
+        );
+        for (const got of [fast, workers]) {
+          if (typeof want === 'string') expect(got).toBe(want);
+          else expect(typeof got === 'string' ? got : firstDifference(got as Uint8Array, want as Uint8Array)).toBe(-1);
+        }
+      }),
+      { numRuns: 300, seed: 16 },
+    );
+  });
+});
+
+describe('CRC-32C', () => {
+  it('matches the reference on known and random inputs, at any alignment, and combines', () => {
+    expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(50), fc.nat(3000), (a, skip, cut) => {
+        const buf = new Uint8Array(a.length + skip);
+        buf.set(a, skip);
+        const v = buf.subarray(skip);
+        expect(crc32c(v)).toBe(referenceCrc(a));
+        const c = Math.min(cut, a.length);
+        expect(crc32cUpdate(crc32cUpdate(0, v, 0, c), v, c, v.length)).toBe(referenceCrc(a));
+        expect(crc32cCombine(crc32c(v.subarray(0, c)), crc32c(v.subarray(c)), a.length - c)).toBe(referenceCrc(a));
+      }),
+      { numRuns: 200, seed: 17 },
+    );
+  });
+});
+
+describe('large tensors', () => {
+  it('a 3M-element Gaussian tensor: fast, workers and reference agree (T = 512 and 64)', async () => {
+    const n = 3_000_001;
+    const a = new Uint8Array(n);
+    let s = 7;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const e = 4 + Math.min(11, Math.floor(-Math.log2((s >>> 8) / 2 ** 24 + 1e-9) / 1.3));
+      a[i] = ((s >>> 3) & 0x80) | (e << 3) | (s & 7);
+    }
+    for (const t of [512, 64]) {
+      const ref = referenceEncode(a, { threadsPerBlock: t });
+      expect(firstDifference(encodeFast(a, { threadsPerBlock: t }), ref)).toBe(-1);
+      expect(firstDifference(await encodeParallel(a, { threadsPerBlock: t, pool }), ref)).toBe(-1);
+      expect(firstDifference(decodeFast(ref), a)).toBe(-1);
+      expect(firstDifference(await decodeParallel(ref, { pool }), a)).toBe(-1);
+    }
+  });
+});
