@@ -5,17 +5,22 @@
  * same code. Keep it that way: no imports, no references to module-level names.
  *
  * Decoder (spec §6-§9, §11.2 phase C):
- *  - one 12-bit lookup yields up to 4 symbols (`META`: bits consumed | count << 7 | code-start mask << 10, and `EXP`:
- *    the 4 exponents already shifted into place, one per byte lane), written with one unaligned 32-bit store; a
- *    store may run 3 bytes ahead, which the next store overwrites, and the loop bounds keep it inside the range;
- *  - two ranges of the stream are decoded interleaved in one loop (independent dependency chains);
+ *  - one 12-bit lookup in `DEC` yields up to 4 exponents (already in their byte lanes), their count and the bits
+ *    consumed, in one word; they are written with one unaligned 32-bit store; a store may run 3 bytes ahead, which
+ *    the next store overwrites, and the loop bounds keep it inside the range;
+ *  - the 4 sign/mantissa nibbles of those elements come from one 32-bit load and are spread into the same word with
+ *    shifts and masks (no table lookups: every typed-array access costs V8 a map, detach and bounds check);
+ *  - the inner loops run a precomputed number of steps that cannot reach the lane's end, so each step tests only
+ *    one rarely-true condition (window boundary crossed, or a code longer than 12 bits: DEC bit 31);
+ *  - two ranges of the stream are decoded interleaved in one loop (independent dependency chains); a lane's tail
+ *    does two lookups per 32-bit exponent load (after <= 12 bits, 13 valid bits remain);
  *  - the gap chain (§8.3) is checked where a lookup crosses a 64-bit window boundary, from the code-start mask:
  *    the first code start at or after the boundary must equal `window + gap` — exactly the sequential reference's
  *    check, so the same streams fail with the same code; block starts also check their output position;
- *  - sign/mantissa nibbles are merged wordwise afterwards (two 256-entry lookups per 4 output bytes), block by
- *    block while the block is still in cache, followed by the content CRC-32C of the block.
- * Encoder (spec §12): pair tables (two exponents per lookup, ≤ 24 bits appended per step) with a branch-free
- * 32-bit big-endian store per step; nibble packing fused into the same loop; window gaps and block positions in a
+ *  - the content CRC-32C is computed group by group (8 blocks) right after decoding, while the output is in cache.
+ * Encoder (spec §12): pair tables (two exponents per lookup, code and length in one word, ≤ 24 bits appended per
+ * step) with a branch-free 32-bit big-endian store per step; nibble packing fused into the same loop (one 16-bit
+ * store per 4 elements); window gaps and block positions in a
  * rarely-taken branch where a pair crosses a window boundary.
  */
 
@@ -37,6 +42,11 @@ export interface DecodeTablesFast {
   meta: Int32Array;
   /** 12-bit index: up to 4 exponents << 3, symbol j in byte lane j. */
   exp: Int32Array;
+  /**
+   * 12-bit index, one word per lookup: the exponents of `exp` (bits 3-6 of each byte lane) | count (bits 0-2) |
+   * bits consumed << 7 (bits 7-10); bit 31 set (and count = consumed = 0) when the first code is longer than 12 bits.
+   */
+  dec: Int32Array;
   /** 12-bit index: symbol | length << 4 of the first code, or -1 when it is longer than 12 bits. */
   sym: Int32Array;
   /** Canonical decoding data for codes longer than 12 bits. */
@@ -51,6 +61,8 @@ export interface EncodeTablesFast {
   pairCode: Int32Array;
   /** Pair index: len(e0) + len(e1) | len(e0) << 8. */
   pairLen: Int32Array;
+  /** Pair index: pairCode (0 when len(e0) + len(e1) > 24) | (len(e0) + len(e1)) << 24. */
+  pairCodeLen: Int32Array;
   code: Int32Array;
   len: Int32Array;
 }
@@ -126,30 +138,46 @@ export function createKernel(): Kernel {
     return viewWords;
   }
 
-  /** Raw CRC state update (no pre/post inversion) over bytes [i, end). Slicing-by-16 on aligned words. */
-  function crcRaw(c: number, data: Uint8Array, i: number, end: number): number {
+  /** Raw CRC state update, one byte at a time, over bytes [i, end). */
+  function crcBytes(c: number, data: Uint8Array, i: number, end: number): number {
     const t = CRC;
-    const base = data.byteOffset;
-    while (i < end && ((base + i) & 3) !== 0) c = t[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
-    const wordsEnd = i + ((end - i) & ~15);
-    if (wordsEnd > i) {
-      const w = wordsOf(data.buffer);
-      const w1 = (base + wordsEnd) >>> 2;
-      for (let k = (base + i) >>> 2; k < w1; k += 4) {
-        const a = c ^ w[k];
-        const b = w[k + 1];
-        const d = w[k + 2];
-        const e = w[k + 3];
-        c =
-          t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^ t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)] ^
-          t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^ t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
-          t[1792 + (d & 0xff)] ^ t[1536 + ((d >>> 8) & 0xff)] ^ t[1280 + ((d >>> 16) & 0xff)] ^ t[1024 + (d >>> 24)] ^
-          t[768 + (e & 0xff)] ^ t[512 + ((e >>> 8) & 0xff)] ^ t[256 + ((e >>> 16) & 0xff)] ^ t[e >>> 24];
-      }
-      i = wordsEnd;
-    }
-    while (i < end) c = t[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
+    for (; i < end; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
     return c;
+  }
+
+  /**
+   * Raw CRC state update over 32-bit words [k, k1) of `w` (a multiple of 4 words). Slicing-by-16; the terms that
+   * do not depend on the running CRC are XOR-ed first, so the loop-carried chain is one lookup deep.
+   */
+  function crcWords(c: number, w: Int32Array<ArrayBufferLike>, k: number, k1: number): number {
+    const t = CRC;
+    for (; k < k1; k += 4) {
+      const b = w[k + 1];
+      const d = w[k + 2];
+      const e = w[k + 3];
+      const x =
+        t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^ t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
+        t[1792 + (d & 0xff)] ^ t[1536 + ((d >>> 8) & 0xff)] ^ t[1280 + ((d >>> 16) & 0xff)] ^ t[1024 + (d >>> 24)] ^
+        t[768 + (e & 0xff)] ^ t[512 + ((e >>> 8) & 0xff)] ^ t[256 + ((e >>> 16) & 0xff)] ^ t[e >>> 24];
+      const a = c ^ w[k];
+      c = x ^ t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^ t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)];
+    }
+    return c;
+  }
+
+  /**
+   * Raw CRC state update (no pre/post inversion) over bytes [i, end): bytes up to a word boundary, slicing-by-16 on
+   * aligned words, the remaining bytes. (The loops live in separate functions: a loop that a long-running call
+   * reaches for the first time after optimisation would otherwise deoptimise the whole function again and again.)
+   */
+  function crcRaw(c: number, data: Uint8Array, i: number, end: number): number {
+    const base = data.byteOffset;
+    const head = Math.min(end, i + ((4 - ((base + i) & 3)) & 3));
+    c = crcBytes(c, data, i, head);
+    i = head;
+    const wordsEnd = i + ((end - i) & ~15);
+    if (wordsEnd > i) c = crcWords(c, wordsOf(data.buffer), (base + i) >>> 2, (base + wordsEnd) >>> 2);
+    return crcBytes(c, data, wordsEnd > i ? wordsEnd : i, end);
   }
 
   function crc32cUpdate(crc: number, data: Uint8Array, start: number, end: number): number {
@@ -232,6 +260,7 @@ export function createKernel(): Kernel {
     }
     const meta = new Int32Array(1 << K);
     const exp = new Int32Array(1 << K);
+    const dec = new Int32Array(1 << K);
     for (let idx = 0; idx <= KMASK; idx++) {
       let consumed = 0;
       let cnt = 0;
@@ -247,8 +276,9 @@ export function createKernel(): Kernel {
       }
       meta[idx] = cnt === 0 ? LONG : consumed | (cnt << 7) | (mask << 10);
       exp[idx] = e;
+      dec[idx] = cnt === 0 ? 1 << 31 : e | cnt | (consumed << 7);
     }
-    return { meta, exp, sym, firstCode, firstIndex, count, sorted };
+    return { meta, exp, dec, sym, firstCode, firstIndex, count, sorted };
   }
 
   function buildEncodeTables(codeLengths: ArrayLike<number>): EncodeTablesFast {
@@ -261,25 +291,19 @@ export function createKernel(): Kernel {
     }
     const pairCode = new Int32Array(256);
     const pairLen = new Int32Array(256);
+    const pairCodeLen = new Int32Array(256);
     for (let a = 0; a < 16; a++) {
       for (let b = 0; b < 16; b++) {
         const total = len[a] + len[b];
         pairCode[a | (b << 4)] = total <= 24 ? (code[a] << len[b]) | code[b] : 0;
         pairLen[a | (b << 4)] = total | (len[a] << 8);
+        pairCodeLen[a | (b << 4)] = pairCode[a | (b << 4)] | (total << 24);
       }
     }
-    return { pairCode, pairLen, code, len };
+    return { pairCode, pairLen, pairCodeLen, code, len };
   }
 
   // -------------------------------------------------------------------------------------------------- decoding
-  /** NIB[byte] = output bits (sign, mantissa) of its two nibbles: high nibble in the low byte lane. */
-  const NIB = new Int32Array(256);
-  for (let v = 0; v < 256; v++) {
-    const q0 = v >>> 4;
-    const q1 = v & 15;
-    NIB[v] = ((q0 & 8) << 4) | (q0 & 7) | ((((q1 & 8) << 4) | (q1 & 7)) << 8);
-  }
-
   /** Symbol | length << 4 of the code at bit p (any length, spec §6 semantics). */
   function slowSymbol(ex: Uint8Array, exOff: number, t: DecodeTablesFast, p: number): number {
     const k = exOff + (p >>> 3);
@@ -409,8 +433,7 @@ export function createKernel(): Kernel {
 
   /** Decodes one lane to its end: 12-bit multi-symbol lookups while far from the end, then one code at a time. */
   function finishLane(s: Uint8Array, g: Geometry, t: DecodeTablesFast, L: Lane): void {
-    const META = t.meta;
-    const EXP = t.exp;
+    const DEC = t.dec;
     const ex = L.ex;
     const od = L.od;
     const nd = L.nd;
@@ -418,26 +441,78 @@ export function createKernel(): Kernel {
     let p = L.p;
     let o = L.o;
     let nw = L.nw;
+    // Two lookups per step from one 32-bit load: after the first lookup's <= 12 bits, 13 more valid bits remain.
+    // A step advances <= 32 bits and 8 elements, and its second nibble load must stay inside the stream.
     const pFast = L.end - K;
-    const oFast = L.oEnd - 8;
-    while (p <= pFast && o <= oFast) {
-      const idx = (ex.getUint32(p >>> 3) << (p & 7)) >>> 20;
-      const m = META[idx];
-      const j = o + odd;
-      const v = nd.getUint32(j >>> 1) << ((j & 1) << 2);
-      od.setUint32(o, EXP[idx] | NIB[v >>> 24] | (NIB[(v >>> 16) & 255] << 16), true);
-      const pn = p + (m & 127);
-      if (pn >= nw) {
-        L.nw = nw;
-        rarePath(s, g, t, L, p, o, m);
-        if (L.flags & FLAG_GAP) return;
-        p = L.p;
-        o = L.o;
-        nw = L.nw;
-        continue;
+    const oFast = L.oEnd - 12;
+    for (;;) {
+      let steps = Math.min((pFast - p) >> 5, (oFast - o) >> 3);
+      if (steps < 0) break;
+      for (; steps >= 0; steps--) {
+        const w = ex.getUint32(p >>> 3) << (p & 7);
+        const i1 = w >>> 20;
+        const m1 = DEC[i1];
+        const j1 = o + odd;
+        const v1 = nd.getUint32(j1 >>> 1) << ((j1 & 1) << 2);
+        const x1 = (v1 >>> 28) | ((v1 >>> 16) & 0xf00) | ((v1 >>> 4) & 0xf0000) | ((v1 << 8) & 0xf000000);
+        od.setUint32(o, (m1 & 0x78787878) | (x1 & 0x07070707) | ((x1 & 0x08080808) << 4), true);
+        const c1 = (m1 >>> 7) & 15;
+        const p1 = p + c1;
+        if (((nw - 1 - p1) | m1) < 0) {
+          L.nw = nw;
+          rarePath(s, g, t, L, p, o, t.meta[i1]);
+          if (L.flags & FLAG_GAP) return;
+          p = L.p;
+          o = L.o;
+          nw = L.nw;
+          continue;
+        }
+        const o1 = o + (m1 & 7);
+        const i2 = (w << c1) >>> 20;
+        const m2 = DEC[i2];
+        const j2 = o1 + odd;
+        const v2 = nd.getUint32(j2 >>> 1) << ((j2 & 1) << 2);
+        const x2 = (v2 >>> 28) | ((v2 >>> 16) & 0xf00) | ((v2 >>> 4) & 0xf0000) | ((v2 << 8) & 0xf000000);
+        od.setUint32(o1, (m2 & 0x78787878) | (x2 & 0x07070707) | ((x2 & 0x08080808) << 4), true);
+        const p2 = p1 + ((m2 >>> 7) & 15);
+        if (((nw - 1 - p2) | m2) < 0) {
+          L.nw = nw;
+          rarePath(s, g, t, L, p1, o1, t.meta[i2]);
+          if (L.flags & FLAG_GAP) return;
+          p = L.p;
+          o = L.o;
+          nw = L.nw;
+          continue;
+        }
+        o = o1 + (m2 & 7);
+        p = p2;
       }
-      o += (m >>> 7) & 7;
-      p = pn;
+    }
+    // Then one lookup per step.
+    const oFast1 = L.oEnd - 8;
+    for (;;) {
+      let steps = Math.min((pFast - p) >> 4, (oFast1 - o) >> 2);
+      if (steps < 0) break;
+      for (; steps >= 0; steps--) {
+        const idx = (ex.getUint32(p >>> 3) << (p & 7)) >>> 20;
+        const m = DEC[idx];
+        const j = o + odd;
+        const v = nd.getUint32(j >>> 1) << ((j & 1) << 2);
+        const x = (v >>> 28) | ((v >>> 16) & 0xf00) | ((v >>> 4) & 0xf0000) | ((v << 8) & 0xf000000);
+        od.setUint32(o, (m & 0x78787878) | (x & 0x07070707) | ((x & 0x08080808) << 4), true);
+        const pn = p + ((m >>> 7) & 15);
+        if (((nw - 1 - pn) | m) < 0) {
+          L.nw = nw;
+          rarePath(s, g, t, L, p, o, t.meta[idx]);
+          if (L.flags & FLAG_GAP) return;
+          p = L.p;
+          o = L.o;
+          nw = L.nw;
+        } else {
+          o += m & 7;
+          p = pn;
+        }
+      }
     }
     // Tail: one code at a time, writes clamped to the lane's range.
     const ob = L.ob;
@@ -461,50 +536,60 @@ export function createKernel(): Kernel {
     L.o = o;
   }
 
-  /** Two lanes interleaved (independent dependency chains) while both are far from their ends. */
+  /**
+   * Two lanes interleaved (independent dependency chains) while both are far from their ends. The inner loop runs a
+   * precomputed number of steps that cannot reach either lane's end (a step advances <= 16 bits and 4 elements), so
+   * it tests only the rare-path trigger: a window boundary crossed or a code longer than 12 bits (DEC bit 31).
+   */
   function twoLanes(s: Uint8Array, g: Geometry, t: DecodeTablesFast, A: Lane, B: Lane): void {
-    const META = t.meta;
-    const EXP = t.exp;
+    const DEC = t.dec;
     const ea = A.ex, eb = B.ex, da = A.od, db = B.od, na = A.nd, nb = B.nd;
     const oddA = A.odd, oddB = B.odd;
     let p = A.p, o = A.o, nw = A.nw;
     let q = B.p, r = B.o, nv = B.nw;
     const pFast = A.end - K, oFast = A.oEnd - 8;
     const qFast = B.end - K, rFast = B.oEnd - 8;
-    while (p <= pFast && o <= oFast && q <= qFast && r <= rFast) {
-      const ia = (ea.getUint32(p >>> 3) << (p & 7)) >>> 20;
-      const ib = (eb.getUint32(q >>> 3) << (q & 7)) >>> 20;
-      const ma = META[ia];
-      const mb = META[ib];
-      const ja = o + oddA;
-      const jb = r + oddB;
-      const va = na.getUint32(ja >>> 1) << ((ja & 1) << 2);
-      const vb = nb.getUint32(jb >>> 1) << ((jb & 1) << 2);
-      da.setUint32(o, EXP[ia] | NIB[va >>> 24] | (NIB[(va >>> 16) & 255] << 16), true);
-      db.setUint32(r, EXP[ib] | NIB[vb >>> 24] | (NIB[(vb >>> 16) & 255] << 16), true);
-      const pn = p + (ma & 127);
-      const qn = q + (mb & 127);
-      if (pn >= nw) {
-        A.nw = nw;
-        rarePath(s, g, t, A, p, o, ma);
-        if (A.flags & FLAG_GAP) return;
-        p = A.p;
-        o = A.o;
-        nw = A.nw;
-      } else {
-        o += (ma >>> 7) & 7;
-        p = pn;
-      }
-      if (qn >= nv) {
-        B.nw = nv;
-        rarePath(s, g, t, B, q, r, mb);
-        if (B.flags & FLAG_GAP) return;
-        q = B.p;
-        r = B.o;
-        nv = B.nw;
-      } else {
-        r += (mb >>> 7) & 7;
-        q = qn;
+    for (;;) {
+      let steps = Math.min((pFast - p) >> 4, (oFast - o) >> 2, (qFast - q) >> 4, (rFast - r) >> 2);
+      if (steps < 0) break;
+      for (; steps >= 0; steps--) {
+        const ia = (ea.getUint32(p >>> 3) << (p & 7)) >>> 20;
+        const ib = (eb.getUint32(q >>> 3) << (q & 7)) >>> 20;
+        const ma = DEC[ia];
+        const mb = DEC[ib];
+        const ja = o + oddA;
+        const jb = r + oddB;
+        const va = na.getUint32(ja >>> 1) << ((ja & 1) << 2);
+        const vb = nb.getUint32(jb >>> 1) << ((jb & 1) << 2);
+        // The 4 nibbles at bits 31-16 of va, spread to byte lanes 0-3, sign to bit 7 (no table lookups).
+        const xa = (va >>> 28) | ((va >>> 16) & 0xf00) | ((va >>> 4) & 0xf0000) | ((va << 8) & 0xf000000);
+        const xb = (vb >>> 28) | ((vb >>> 16) & 0xf00) | ((vb >>> 4) & 0xf0000) | ((vb << 8) & 0xf000000);
+        da.setUint32(o, (ma & 0x78787878) | (xa & 0x07070707) | ((xa & 0x08080808) << 4), true);
+        db.setUint32(r, (mb & 0x78787878) | (xb & 0x07070707) | ((xb & 0x08080808) << 4), true);
+        const pn = p + ((ma >>> 7) & 15);
+        const qn = q + ((mb >>> 7) & 15);
+        if (((nw - 1 - pn) | ma) < 0) {
+          A.nw = nw;
+          rarePath(s, g, t, A, p, o, t.meta[ia]);
+          if (A.flags & FLAG_GAP) return;
+          p = A.p;
+          o = A.o;
+          nw = A.nw;
+        } else {
+          o += ma & 7;
+          p = pn;
+        }
+        if (((nv - 1 - qn) | mb) < 0) {
+          B.nw = nv;
+          rarePath(s, g, t, B, q, r, t.meta[ib]);
+          if (B.flags & FLAG_GAP) return;
+          q = B.p;
+          r = B.o;
+          nv = B.nw;
+        } else {
+          r += mb & 7;
+          q = qn;
+        }
       }
     }
     A.p = p; A.o = o; A.nw = nw;
@@ -590,12 +675,12 @@ export function createKernel(): Kernel {
         h1[((d >>> 19) & 15) | ((d >>> 23) & 0xf0)]++;
         h0[((e >>> 3) & 15) | ((e >>> 7) & 0xf0)]++;
         h1[((e >>> 19) & 15) | ((e >>> 23) & 0xf0)]++;
-        const a = c ^ a0;
-        c =
-          t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^ t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)] ^
+        const x =
           t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^ t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
           t[1792 + (d & 0xff)] ^ t[1536 + ((d >>> 8) & 0xff)] ^ t[1280 + ((d >>> 16) & 0xff)] ^ t[1024 + (d >>> 24)] ^
           t[768 + (e & 0xff)] ^ t[512 + ((e >>> 8) & 0xff)] ^ t[256 + ((e >>> 16) & 0xff)] ^ t[e >>> 24];
+        const a = c ^ a0;
+        c = x ^ t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^ t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)];
       }
       i = wordsEnd;
     }
@@ -637,8 +722,7 @@ export function createKernel(): Kernel {
     out: Uint8Array,
   ): number {
     if (i1 - i0 > MAX_RANGE) throw new RangeError('encodeRange: range too long');
-    const PC = t.pairCode;
-    const PL = t.pairLen;
+    const PCL = t.pairCodeLen;
     const CODE = t.code;
     const LEN = t.len;
     // Relative coordinates (all int32): bits from pBase (a window boundary), bytes from exponent byte pBase / 8,
@@ -672,18 +756,23 @@ export function createKernel(): Kernel {
     let i = 0;
     const quadsEnd = n & ~3;
     const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    const nv = new DataView(nib.buffer, nib.byteOffset, nib.byteLength);
     // Fast loop: four elements (one 32-bit load, two pair lookups, one append of <= 24 bits) per step.
     for (; i < quadsEnd && at <= atFast; i += 4) {
       const w = sv.getInt32(i, true);
-      nib[i >>> 1] = (w & 0x80) | ((w & 7) << 4) | ((w >>> 12) & 8) | ((w >>> 8) & 7);
-      nib[(i >>> 1) + 1] = ((w >>> 16) & 0x80) | ((w >>> 12) & 0x70) | ((w >>> 28) & 8) | ((w >>> 24) & 7);
+      nv.setUint16(
+        i >>> 1,
+        ((w & 0x80) << 8) | ((w & 7) << 12) | ((w >>> 4) & 0x800) | (w & 0x700) |
+          ((w >>> 16) & 0x80) | ((w >>> 12) & 0x70) | ((w >>> 28) & 8) | ((w >>> 24) & 7),
+      );
       const i1 = ((w >>> 3) & 15) | ((w >>> 7) & 0xf0);
       const i2 = ((w >>> 19) & 15) | ((w >>> 23) & 0xf0);
-      const l1 = PL[i1] & 255;
-      const l2 = PL[i2] & 255;
-      const len = l1 + l2;
+      const c1 = PCL[i1];
+      const c2 = PCL[i2];
+      const l2 = c2 >>> 24;
+      const len = (c1 >>> 24) + l2;
       if (len <= 24) {
-        acc |= ((PC[i1] << l2) | PC[i2]) << (32 - accBits - len);
+        acc |= (((c1 & 0xffffff) << l2) | (c2 & 0xffffff)) << (32 - accBits - len);
         accBits += len;
         dv.setUint32(at, acc, false);
         const adv = accBits & 24;

@@ -186,6 +186,44 @@ describe('properties (fast-check)', () => {
   });
 });
 
+describe('decoder hot paths', () => {
+  // Deep codes (> 12 bits: the multi-symbol table's escape), many blocks (two interleaved lanes, lane tails, the
+  // two-lookups-per-load loop), and single-bit flips inside the exponent bitstream (header and metadata intact, so
+  // the stream reaches phase C and gap-chain / position / content errors must match the reference exactly).
+  const deep = fc
+    .record({ n: fc.integer({ min: 1, max: 40_000 }), seed: fc.integer({ min: 1, max: 0x7fffffff }), depth: fc.integer({ min: 2, max: 15 }) })
+    .map(({ n, seed, depth }) => {
+      let s = seed;
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        // Geometric exponents: P(x) ~ 2^-x up to `depth` symbols, so code lengths reach 13-15 bits.
+        const x = Math.min(depth, Math.clz32(s | 1) >>> 1);
+        out[i] = ((s >>> 7) & 0x80) | (x << 3) | ((s >>> 20) & 7);
+      }
+      return out;
+    });
+  it('deep codes and many blocks: fast and reference agree on valid and bit-flipped bitstreams', () => {
+    fc.assert(
+      fc.property(deep, fc.constantFrom(1, 2, 4, 8, 64), fc.nat(), fc.nat(7), fc.boolean(), (a, t, at, bit, verify) => {
+        const s = referenceEncode(a, { threadsPerBlock: t });
+        expect(firstDifference(decodeFast(s, { verifyChecksums: verify }), a)).toBe(-1);
+        const parsed = new DataView(s.buffer, s.byteOffset, s.byteLength);
+        const exponentsSize = Number(parsed.getBigUint64(64, true));
+        const nibblesSize = Number(parsed.getBigUint64(72, true));
+        const exStart = s.length - nibblesSize - exponentsSize;
+        const m = s.slice();
+        m[exStart + (at % (exponentsSize - 16))] ^= 1 << bit;
+        const want = codeOf(() => referenceDecode(m, { verifyChecksums: verify }));
+        const got = codeOf(() => decodeFast(m, { verifyChecksums: verify }));
+        if (typeof want === 'string') expect(got).toBe(want);
+        else expect(typeof got === 'string' ? got : firstDifference(got as Uint8Array, want as Uint8Array)).toBe(-1);
+      }),
+      { numRuns: 150, seed: 18 },
+    );
+  });
+});
+
 describe('CRC-32C', () => {
   it('matches the reference on known and random inputs, at any alignment, and combines', () => {
     expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
