@@ -10,7 +10,7 @@ import { loadVectors } from './vectors.js';
 
 async function optionalTargets(): Promise<FuzzTarget[]> {
   const targets: FuzzTarget[] = [...coreTargets];
-  for (const pkg of ['@ecf8/fast', '@ecf8/webgpu', '@ecf8/cuda']) {
+  for (const pkg of ['@ecf8/fast', '@ecf8/cuda']) {
     try {
       await import(/* @vite-ignore */ pkg);
     } catch (e) {
@@ -18,18 +18,27 @@ async function optionalTargets(): Promise<FuzzTarget[]> {
     }
   }
   try {
-    // The CPU mirror of the WGSL kernel: the GPU algorithm's exact per-thread logic, fuzzed as a full decoder.
-    const webgpu = (await import(/* @vite-ignore */ '@ecf8/webgpu')) as { mirrorDecode?: (s: Uint8Array) => Uint8Array };
-    if (webgpu.mirrorDecode) targets.push({ name: 'webgpu-mirror', run: (s) => webgpu.mirrorDecode!(s) });
-  } catch {
-    /* reported above */
+    // @ecf8/webgpu's sources import the kernel as `decode.wgsl?raw`, which only a bundler resolves; use its build.
+    const built = new URL('../../packages/webgpu/dist/index.js', import.meta.url).href;
+    const webgpu = (await import(/* @vite-ignore */ built)) as {
+      mirrorDecode: (s: Uint8Array) => Uint8Array;
+      WebGpuBackend: new () => { validate(s: Uint8Array): void };
+    };
+    // The CPU mirror of the WGSL kernel (the GPU algorithm's exact per-thread logic) as a full decoder, and the
+    // backend's host-side validation (phases A and B) without a device.
+    targets.push({ name: 'webgpu-mirror', run: (s) => webgpu.mirrorDecode(s) });
+    const validator = new webgpu.WebGpuBackend();
+    targets.push({ name: 'webgpu:validate', run: (s) => validator.validate(s), validateOnly: true });
+  } catch (e) {
+    console.error(`fuzz: webgpu build not loaded (run npm run build): ${(e as Error).message.split('\n')[0]}`);
   }
   for (const { name, backend } of listBackends()) {
     if (name === 'reference' || name === 'reference-gpu-order') continue;
     const availability = await backend.isAvailable();
     const validate = (backend as { validate?: (s: Uint8Array) => void }).validate;
-    if (validate) targets.push({ name: `${name}:validate`, run: (s) => validate.call(backend, s), validateOnly: true });
-    if (availability.available && !name.startsWith('webgpu') && !name.startsWith('cuda')) targets.push({ name, run: (s) => backend.decode(s) });
+    if (validate && !targets.some((t) => t.name === `${name}:validate`)) targets.push({ name: `${name}:validate`, run: (s) => validate.call(backend, s), validateOnly: true });
+    // Worker pools only pay off for large tensors; the fuzzer's inputs are small, so cpu-workers would only repeat cpu-fast.
+    if (availability.available && name !== 'cpu-workers' && !name.startsWith('webgpu') && !name.startsWith('cuda')) targets.push({ name, run: (s) => backend.decode(s) });
     else if (!availability.available) console.error(`fuzz: backend ${name} unavailable: ${availability.reason}`);
   }
   return targets;

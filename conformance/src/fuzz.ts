@@ -195,7 +195,10 @@ async function outcomeOf(target: FuzzTarget, stream: Uint8Array): Promise<{ o: O
     return { o: { bytes: bytes ?? new Uint8Array(0) }, ms: performance.now() - t0 };
   } catch (e) {
     const ms = performance.now() - t0;
+    // Duck-typed as well as instanceof: a backend loaded from its build carries its own copy of @ecf8/core.
     if (isEcf8Error(e)) return { o: { code: e.code }, ms };
+    const code = (e as { name?: string; code?: unknown }).code;
+    if ((e as { name?: string }).name === 'Ecf8Error' && typeof code === 'string') return { o: { code }, ms };
     return { o: { crash: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }, ms };
   }
 }
