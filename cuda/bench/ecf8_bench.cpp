@@ -1,6 +1,6 @@
 // ecf8_bench.cpp -- GPU decode throughput of the ECF8 CUDA backend on tensors of realistic FP8 weights.
 //
-//   ecf8_bench [--sizes=8,32,64,128,256,512] [--T=512] [--sigma=1.0] [--reps=30]
+//   ecf8_bench [--sizes=8,32,64,128,256,512] [--T=512] [--sigma=1.0] [--reps=30] [--variants=0,1,2]
 //
 // Tensors: n = SIZE * 2^20 FP8 E4M3 samples of N(0, sigma^2) (the paper's Table 6 uses N(0,1)), generated and encoded
 // on the host with the C++ reference encoder (spec §12). Each size is decoded once and compared with the input byte for
@@ -19,6 +19,7 @@
 
 #include "../tools/ecf8_datagen.h"
 #include "../tools/ecf8_encoder.h"
+#include "../src/ecf8_internal.h"
 #include "ecf8.h"
 
 #define CK(x)                                                                             \
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
   uint32_t T = 512;
   double sigma = 1.0;
   int reps = 30;
+  std::vector<int> variants;  // extra kernel variants to time (ecf8::set_kernel_variant)
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a.rfind("--sizes=", 0) == 0) {
@@ -73,6 +75,15 @@ int main(int argc, char **argv) {
       T = (uint32_t)atoi(a.c_str() + 4);
     } else if (a.rfind("--sigma=", 0) == 0) {
       sigma = atof(a.c_str() + 8);
+    } else if (a.rfind("--variants=", 0) == 0) {
+      std::string v = a.substr(11);
+      size_t p = 0;
+      while (p < v.size()) {
+        size_t q = v.find(',', p);
+        if (q == std::string::npos) q = v.size();
+        variants.push_back(atoi(v.substr(p, q - p).c_str()));
+        p = q + 1;
+      }
     } else if (a.rfind("--reps=", 0) == 0) {
       reps = atoi(a.c_str() + 7);
     }
@@ -141,6 +152,20 @@ int main(int argc, char **argv) {
         if (ecf8_device_result(ds[c], ws[c], nullptr) != ECF8_OK) fprintf(stderr, "decode reported an error\n");
       return median(t) * 1000.0;
     };
+    bool exact_all = exact;
+    for (int v : variants) {
+      ecf8::set_kernel_variant(v);
+      CK(cudaMemset(out[0], 0x5A, n));
+      ecf8_status sv = ecf8_device_decode(ds[0], out[0], n, 0, ws[0], wsz, 0, nullptr);
+      if (sv == ECF8_OK) sv = ecf8_device_result(ds[0], ws[0], nullptr);
+      CK(cudaMemcpy(back.data(), out[0], n, cudaMemcpyDeviceToHost));
+      const bool ex = sv == ECF8_OK && memcmp(back.data(), all.data(), n) == 0;
+      exact_all &= ex;
+      const double uv = time_it(ECF8_SKIP_CHECKSUMS);
+      printf("%4d MB: variant %d: decode %.1f us = %.0f GB/s; bit-exact %s\n", mb, v, uv, n / uv / 1e3,
+             ex ? "yes" : "NO");
+    }
+    ecf8::set_kernel_variant(0);
     const double us = time_it(ECF8_SKIP_CHECKSUMS);
     const double us_crc = time_it(0);
     // Reference: device-to-device copy of n bytes.
@@ -156,7 +181,7 @@ int main(int argc, char **argv) {
       tc.push_back(ms);
     }
     const double copy_us = median(tc) * 1000.0;
-    Row row{mb, n, (double)n / s.size(), us, n / us / 1e3, us_crc, n / us_crc / 1e3, n / copy_us / 1e3, exact};
+    Row row{mb, n, (double)n / s.size(), us, n / us / 1e3, us_crc, n / us_crc / 1e3, n / copy_us / 1e3, exact_all};
     rows.push_back(row);
     printf("%4d MB: ratio %.3f, decode %.1f us = %.0f GB/s; with content CRC %.1f us = %.0f GB/s; D2D copy %.0f GB/s "
            "(output bytes); bit-exact %s; %d copies\n",

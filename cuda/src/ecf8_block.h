@@ -1,6 +1,7 @@
 // ecf8_block.h -- the phases of one ECF8 thread block (spec §13), as __host__ __device__ functions of one thread.
 // The CUDA kernel runs them with barriers between phases; the host block emulator runs every thread of a block
-// through phase 1, then the scan, then phase 2, then the write-back, exactly in the kernel's order.
+// through the decode (phase_decode), then the scan, then the staging (place_symbols), then the write-back, exactly in
+// the kernel's order.
 #pragma once
 
 #include "ecf8_core.h"
@@ -17,15 +18,6 @@ struct KParams {
   uint64_t n, bits, n_blocks;
   uint32_t T, n_luts;
   uint8_t *dst;  // where element 0 goes (caller's buffer + offset)
-};
-
-// Registers a thread keeps from phase 1 to phase 2.
-struct ThreadState {
-  BitReader r;     // its window (§13 step 1), before consuming the gap
-  uint32_t gap;    // its gap (§8.2): first bit to decode, relative to the window
-  uint32_t limit;  // min(64, bits - w_t): decode while p < limit (§8.3)
-  uint32_t count;  // c_t
-  bool live;
 };
 
 ECF8_HD uint64_t load_u64(const uint8_t *p) {
@@ -51,58 +43,58 @@ ECF8_HD uint32_t load_u32(const uint8_t *p) {
 // pos[b] (§8.1).
 ECF8_HD uint64_t block_position(const KParams &P, uint64_t b) { return load_u64(P.positions + 8 * b); }
 
-// What a thread loads from global memory for block b (§13 step 1): its window, its gap and the next thread's gap.
-// Split from phase_count so the kernel can issue these loads one block ahead (software prefetch).
+// What a thread loads from global memory for block b (§13 step 1): its window, its gap, the next thread's gap and the
+// block's output range. Split from phase_decode so the kernel can issue these loads one block ahead (software
+// prefetch into registers).
 struct ThreadLoad {
-  uint64_t lo, hi;  // the 16 bytes at g*B, as two little-endian words
+  uint32_t w0, w1, w2;  // the first 12 of the 16 bytes at g*B, as little-endian words
   uint32_t gap, next_gap;
-  bool live, next_live;
+  uint32_t left;  // min(bits - w_g, 2^20) for a live thread (> 0), 0 for a dead one
+  uint64_t P0, P1;  // pos[b], pos[b+1]
 };
 
+// Per-thread arithmetic is 32-bit: the 64-bit quantities (first global thread of the block, its bit offset) are the
+// same for the whole block.
 ECF8_HD void phase_load(const KParams &P, uint64_t b, uint32_t tid, ThreadLoad &L) {
-  const uint64_t g = b * P.T + tid;
-  const uint64_t w = g * kWindowBits;
-  L.live = w < P.bits;
-  L.next_live = false;
-  L.lo = L.hi = 0;
+  const uint64_t gb = b * P.T;  // global thread of tid 0
+  L.P0 = block_position(P, b);
+  L.P1 = block_position(P, b + 1);
+  const uint64_t left_b = P.bits - gb * kWindowBits;  // >= 1: block b < n_blocks has a live thread 0
+  const uint32_t lb = left_b > (1u << 20) ? (1u << 20) : (uint32_t)left_b;
+  const uint32_t t_bits = tid * kWindowBits;
+  L.left = lb > t_bits ? lb - t_bits : 0u;
+  L.w0 = L.w1 = L.w2 = 0;
   L.gap = L.next_gap = 0;
-  if (!L.live) return;  // dead threads own nothing (§7); phase B checked their gap is 0
-  L.gap = gap_of(P.gaps, g);
+  if (L.left == 0u) return;  // dead threads own nothing (§7); phase B checked their gap is 0
+  const uint8_t *gp = P.gaps + (gb >> 1);
+  const uint32_t gi = (uint32_t)(gb & 1u) + tid;  // g - 2 (gb >> 1)
+  L.gap = gap_of(gp, gi);
+  if (L.left > kWindowBits) L.next_gap = gap_of(gp, gi + 1u);  // thread g + 1 is live
   // The 16 bytes at g*B: in bounds for every live thread (§7 lookahead; section 3 has 16 bytes past used_bytes).
-  const uint8_t *src = P.exps + g * kBytesPerThread;
-  L.lo = load_u64(src);
-  L.hi = load_u64(src + 8);
-  L.next_live = w + kWindowBits < P.bits;  // then g + 1 < n_threads
-  if (L.next_live) L.next_gap = gap_of(P.gaps, g + 1);
+  const uint8_t *src = P.exps + gb * kBytesPerThread + tid * kBytesPerThread;
+  const uint64_t lo = load_u64(src);
+  L.w0 = (uint32_t)lo;
+  L.w1 = (uint32_t)(lo >> 32);
+  L.w2 = load_u32(src + 8);
 }
 
-// Phase 1 (§13 steps 2-3): count the thread's symbols and check the gap chain. Returns the phase-C flags this thread
-// raises (kFlagGapMismatch or 0).
-ECF8_HD uint32_t phase_count(const KParams &P, uint64_t b, uint32_t tid, const ThreadLoad &L, const uint8_t *lut,
-                             const uint32_t *mtab, ThreadState &ts) {
-  ts.count = 0;
-  ts.live = L.live;
-  if (!L.live) return 0;
-  const uint64_t g = b * P.T + tid;
-  const uint64_t left = P.bits - g * kWindowBits;
-  ts.gap = L.gap;
-  ts.limit = left < kWindowBits ? (uint32_t)left : kWindowBits;
-  ts.r = reader_from_words((uint32_t)L.lo, (uint32_t)(L.lo >> 32), (uint32_t)L.hi, (uint32_t)(L.hi >> 32));
+// Phase 1 (§13 steps 2-3 and 5): decode the thread's symbols once into its scratch column (col[k * stride], k < 8)
+// and check the gap chain. Returns the phase-C flags this thread raises (kFlagGapMismatch or 0); *count = c_t.
+ECF8_HD uint32_t phase_decode(const KParams &P, uint64_t b, uint32_t tid, const ThreadLoad &L, const uint8_t *lut,
+                              const uint32_t *mtab, uint32_t *col, uint32_t stride, uint32_t *count) {
+  *count = 0;
+  if (L.left == 0u) return 0;
+  const uint32_t limit = L.left < kWindowBits ? L.left : kWindowBits;
+  const BitReader r = reader_from_words(L.w0, L.w1, L.w2);
   uint32_t end;
-  ts.count = thread_decode<false>(ts.r, ts.gap, ts.limit, lut, P.n_luts, mtab, nullptr, &end);
-  return chain_ok(g, ts.gap, end, L.next_live, L.next_gap, left) ? 0u : kFlagGapMismatch;
+  *count = thread_decode(r, L.gap, limit, lut, P.n_luts, mtab, col, stride, &end);
+  return chain_ok(b == 0 && tid == 0, L.gap, end, L.left, L.next_gap) ? 0u : kFlagGapMismatch;
 }
 
-// Phase 2 (§13 step 5): decode again into the staging buffer at the thread's offset. `out` = stage + h + o_t; the
-// thread writes out[0 .. c_t) with c_t <= 64, and o_t + c_t <= 64 T, so the staging buffer needs 64 T + 16 bytes.
-ECF8_HD void phase_decode(const KParams &P, const ThreadState &ts, const uint8_t *lut, const uint32_t *mtab,
-                          uint8_t *out) {
-  if (!ts.live) return;
-  uint32_t end;
-  thread_decode<true>(ts.r, ts.gap, ts.limit, lut, P.n_luts, mtab, out, &end);
-}
-
-// Staging alignment: h = (address of dst[P0]) mod 16 (see writeback_chunk).
+// Staging alignment: h = (address of dst[P0]) mod 16 (see place_symbols).
 ECF8_HD uint32_t stage_shift(const KParams &P, uint64_t P0) { return (uint32_t)((uintptr_t)(P.dst + P0) & 15u); }
+
+// Words of the staging buffer: nibbles h + (block elements) < 16 + 64 T, rounded up to whole 16-byte chunks.
+ECF8_HD uint32_t stage_words(uint32_t T) { return 8u * T + 4u; }
 
 }  // namespace ecf8

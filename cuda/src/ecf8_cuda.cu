@@ -25,6 +25,7 @@ constexpr uint32_t kCrcThreads = 256;  // chunks per CRC block
 constexpr int kCrcLevels = 64;
 
 thread_local std::string g_last_error;
+int g_kernel_variant = 0;  // see ecf8::set_kernel_variant (benchmarks only)
 
 ecf8_status cuda_fail(cudaError_t e, const char *what) {
   g_last_error = std::string(what) + ": " + cudaGetErrorString(e);
@@ -66,49 +67,79 @@ __device__ __forceinline__ uint32_t block_exclusive_scan(uint32_t c, uint32_t T,
 }
 
 // The decode kernel. kMaxT: the largest T it is launched with; kMinBlocks: blocks per SM to budget registers for.
-// Shared memory: the tables, the scan words and the staging buffer (64 T + 16 bytes). At T = 512 that is about 50 KB,
-// so 4 blocks (2048 threads) fit on an SM. The kernel is instruction-issue bound (see docs/benchmarks.md), so
-// occupancy matters more than prefetching: a variant that prefetched the next block and copied nibbles to shared
-// memory with cp.async ran at 3 blocks per SM and was 8% slower.
-template <uint32_t kMaxT, uint32_t kMinBlocks>
+// Shared memory: the tables, the scan words, the scratch columns (8 words per thread) and the staging buffer
+// (8 T + 4 words). At T = 512 that is about 49 KB, so 4 blocks (2048 threads) fit on an SM.
+// Per ECF8 block: decode once into the scratch columns (the next block's loads are already in flight), block scan,
+// move each thread's nibbles to its place in the staging buffer, barrier, write-back (which also clears the staging
+// words it read, so no other barrier is needed before the next block).
+template <uint32_t kMaxT, uint32_t kMinBlocks, bool kPrefetch, bool kNibPrefetch>
 __global__ void __launch_bounds__(kMaxT, kMinBlocks)
     decode_kernel(KParams P, const uint8_t *__restrict__ tables, uint32_t table_bytes, uint32_t lut_bytes,
                   uint32_t *err) {
+  // The multi-symbol table in static shared memory (a constant address: a lookup needs no base register), then in
+  // dynamic shared memory the §6 tables, scan words, scratch and staging.
+  __shared__ __align__(16) uint32_t s_mtab[kMultiEntries];
   extern __shared__ __align__(16) uint8_t smem[];
-  const uint8_t *s_lut = smem;  // §6 tables, then the multi-symbol table (same layout as `tables`)
-  const uint32_t *s_mtab = (const uint32_t *)(smem + lut_bytes);
-  uint32_t *s_scan = (uint32_t *)(smem + table_bytes);
-  uint8_t *s_stage = smem + table_bytes + 4 * kScanWords;  // 64 T + 16 bytes
+  const uint8_t *s_lut = smem;
+  uint32_t *s_scan = (uint32_t *)(smem + lut_bytes);
   const uint32_t tid = threadIdx.x, T = P.T;
+  uint32_t *s_scratch = s_scan + kScanWords;  // 8 T words
+  uint32_t *s_stage = s_scratch + 8u * T;     // stage_words(T) words
+  const uint32_t n_stage = stage_words(T);
 
-  for (uint32_t i = tid; i < table_bytes / 16u; i += T) ((uint4 *)smem)[i] = __ldg((const uint4 *)tables + i);
+  // `tables` holds the §6 tables (lut_bytes, a multiple of 16) followed by the multi-symbol table.
+  const uint32_t mtab16 = 4u * kMultiEntries / 16u, lut16 = lut_bytes / 16u;
+  for (uint32_t i = tid; i < mtab16 + lut16; i += T) {
+    uint4 *to = i < lut16 ? (uint4 *)smem + i : (uint4 *)s_mtab + (i - lut16);
+    *to = __ldg((const uint4 *)tables + i);
+  }
+  for (uint32_t i = tid; i < n_stage / 4u; i += T) ((uint4 *)s_stage)[i] = make_uint4(0, 0, 0, 0);
   __syncthreads();
 
   auto load_word = [](const uint8_t *p) { return __ldg((const unsigned int *)p); };
+  auto load_pair = [](const uint32_t *p, uint32_t &a, uint32_t &b) {  // shared or (read-only) global memory
+    const uint2 v = *(const uint2 *)p;
+    a = v.x;
+    b = v.y;
+  };
+  auto store_pair = [](uint32_t *p, uint32_t a, uint32_t b) { *(uint2 *)p = make_uint2(a, b); };
   auto store16 = [](uint8_t *d, uint32_t v0, uint32_t v1, uint32_t v2, uint32_t v3) {
     __stcs((uint4 *)d, make_uint4(v0, v1, v2, v3));
   };
+  auto or_word = [](uint32_t *w, uint32_t v) { atomicOr(w, v); };
 
-  uint32_t flags = 0;
-  for (uint64_t b = blockIdx.x; b < P.n_blocks; b += gridDim.x) {
+  uint64_t b = blockIdx.x;
+  ThreadLoad next;
+  if (kPrefetch && b < P.n_blocks) phase_load(P, b, tid, next);
+  for (; b < P.n_blocks; b += gridDim.x) {
     ThreadLoad L;
-    phase_load(P, b, tid, L);
-    ThreadState ts;
-    flags |= phase_count(P, b, tid, L, s_lut, s_mtab, ts);
+    if (kPrefetch) {
+      L = next;
+      if (b + gridDim.x < P.n_blocks) phase_load(P, b + gridDim.x, tid, next);  // prefetch
+    } else {
+      phase_load(P, b, tid, L);
+    }
+    const uint32_t h = stage_shift(P, L.P0);
+    const uint32_t cnt = (uint32_t)(L.P1 - L.P0);  // <= 64 T (phase B, step 14)
+    uint32_t q0 = 0, q1 = 0;
+    const bool have_q = kNibPrefetch && writeback_prefetch(tid, h, cnt, L.P0, P.nibs, load_pair, q0, q1);
+    uint32_t count;
+    const uint32_t f = phase_decode(P, b, tid, L, s_lut, s_mtab, s_scratch + tid, T, &count);
+    if (f) atomicOr(err, f);  // rare: only for corrupt streams
     uint32_t total;
-    const uint32_t o = block_exclusive_scan(ts.count, T, s_scan, &total);
-    const uint64_t P0 = block_position(P, b), P1 = block_position(P, b + 1);
-    if (tid == 0 && (uint64_t)total != P1 - P0) flags |= kFlagPositionMismatch;
-    const uint32_t h = stage_shift(P, P0);
-    phase_decode(P, ts, s_lut, s_mtab, s_stage + h + o);
+    const uint32_t o = block_exclusive_scan(count, T, s_scan, &total);
+    if (tid == 0 && (uint64_t)total != L.P1 - L.P0) atomicOr(err, kFlagPositionMismatch);
+    place_symbols(s_scratch + tid, T, count, h + o, s_stage, or_word);
     __syncthreads();
-    const uint32_t cnt = (uint32_t)(P1 - P0);  // <= 64 T (phase B, step 14)
     const uint32_t chunks = writeback_chunks(h, cnt);
-    for (uint32_t j = tid; j < chunks; j += T)
-      writeback_chunk(j, h, cnt, P0, s_stage, P.nibs, P.nib_size, P.dst, load_word, store16);
-    __syncthreads();  // the staging buffer and scan words are reused by the next block
+    if (tid < chunks)
+      writeback_chunk(tid, h, cnt, L.P0, s_stage, P.nibs, P.nib_size, P.dst, load_word, load_pair, store_pair, store16,
+                      have_q, q0, q1);
+    for (uint32_t j = tid + T; j < chunks; j += T)
+      writeback_chunk(j, h, cnt, L.P0, s_stage, P.nibs, P.nib_size, P.dst, load_word, load_pair, store_pair, store16);
+    // No barrier: the next block's first shared-memory writes (scan words, scratch, staging ORs) come after its
+    // scan barriers, and every staging word read above has been cleared by its reader.
   }
-  if (flags) atomicOr(err, flags);
 }
 
 // ---- Content CRC-32C (§10, §11.2 step 19) ------------------------------------------------------------------------
@@ -199,6 +230,10 @@ CrcPowers crc_powers() {
 uint64_t ceil_div(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
 }  // namespace
+
+namespace ecf8 {
+void set_kernel_variant(int v) { g_kernel_variant = v; }
+}  // namespace ecf8
 
 struct ecf8_device_stream {
   ecf8_info info;
@@ -311,20 +346,26 @@ ecf8_status ecf8_device_decode(const ecf8_device_stream *ds, void *dst, uint64_t
     P.n_luts = ds->n_luts;
     P.dst = (uint8_t *)dst + offset;
     const uint32_t T = P.T;
-    const size_t smem = ds->table_bytes + 4 * kScanWords + 64 * (size_t)T + 16;
+    const size_t smem = ds->lut_bytes + 4 * (kScanWords + 8 * (size_t)T + stage_words(T));  // + 16 KB static
     int dev = 0, sms = 0;
     ECF8_CUDA(cudaGetDevice(&dev));
     ECF8_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    const void *fn = T > 512 ? (const void *)decode_kernel<1024, 1> : (const void *)decode_kernel<512, 4>;
+    const void *fn;
+    switch (T > 512 ? -1 : g_kernel_variant) {
+      case -1: fn = (const void *)decode_kernel<1024, 1, true, true>; break;
+#if defined(ECF8_KERNEL_VARIANTS)
+      case 1: fn = (const void *)decode_kernel<512, 3, true, true>; break;
+      case 2: fn = (const void *)decode_kernel<512, 4, false, false>; break;
+#endif
+      default: fn = (const void *)decode_kernel<512, 4, false, true>; break;
+    }
     ECF8_CUDA(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     int per_sm = 0;
     ECF8_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, (int)T, smem));
     if (per_sm < 1) per_sm = 1;
     const uint64_t grid = I.n_blocks < (uint64_t)per_sm * sms ? I.n_blocks : (uint64_t)per_sm * sms;
-    if (T > 512)
-      decode_kernel<1024, 1><<<(unsigned)grid, T, smem, s>>>(P, ds->d_tables, ds->table_bytes, ds->lut_bytes, ws);
-    else
-      decode_kernel<512, 4><<<(unsigned)grid, T, smem, s>>>(P, ds->d_tables, ds->table_bytes, ds->lut_bytes, ws);
+    void *args[] = {&P, (void *)&ds->d_tables, (void *)&ds->table_bytes, (void *)&ds->lut_bytes, &ws};
+    ECF8_CUDA(cudaLaunchKernel(fn, dim3((unsigned)grid), dim3(T), args, smem, s));
     ECF8_CUDA(cudaGetLastError());
   }
   if (!(flags & ECF8_SKIP_CHECKSUMS)) {

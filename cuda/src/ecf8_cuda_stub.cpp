@@ -34,3 +34,7 @@ ecf8_status ecf8_device_decode_sync(const ecf8_device_stream *, void *, uint64_t
 void ecf8_device_free(ecf8_device_stream *) {}
 
 }  // extern "C"
+
+namespace ecf8 {
+void set_kernel_variant(int) {}
+}  // namespace ecf8

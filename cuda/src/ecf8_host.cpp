@@ -163,7 +163,7 @@ std::vector<uint32_t> build_multi_table(const uint8_t *luts, uint32_t n_luts) {
       pos += len;
       n++;
     }
-    mt[i] = n == 0 ? 0u : (n | (pos << 3) | (last << 7) | (syms << 12));
+    mt[i] = me_make(n, pos, last, syms);
   }
   return mt;
 }

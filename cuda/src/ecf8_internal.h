@@ -38,6 +38,12 @@ ecf8_status validate_header(const uint8_t *s, uint64_t L, ecf8_info *out);
 // §11.2 phase B (steps 13-16) on a stream that passed phase A.
 ecf8_status validate_metadata(const uint8_t *s, const ecf8_info &info, unsigned flags);
 
+// Decode-kernel variant for T <= 512 (benchmarks only; not thread-safe): 0 = default (4 blocks per SM; the nibbles
+// of each thread's first write-back chunk loaded before the decode), 1 = 3 blocks per SM, also loading the next
+// block's windows, gaps and positions one block ahead, 2 = 4 blocks per SM, no early loads.
+// No effect in builds without CUDA.
+void set_kernel_variant(int v);
+
 // Highest-precedence phase-C code (§11.2 steps 17-19) from the device error word's flags.
 inline ecf8_status status_from_flags(uint32_t f) {
   if (f & kFlagGapMismatch) return ECF8_GAP_MISMATCH;

@@ -16,9 +16,9 @@ if [ "$what" = all ] || [ "$what" = test ]; then
   $B/ecf8_test test-vectors --gpu=require 2>&1 | tee "$OUT/test.log" | tail -15; rc=$((rc | ${PIPESTATUS[0]}))
   SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
   if [ -n "$SAN" ]; then
-    timeout 240 $SAN --tool memcheck --leak-check full --error-exitcode 9 $B/ecf8_test test-vectors --gpu=require --quick --fuzz=60 >"$OUT/memcheck.log" 2>&1
+    timeout 200 $SAN --tool memcheck --leak-check full --error-exitcode 9 $B/ecf8_test test-vectors --gpu=require --quick --fuzz=30 >"$OUT/memcheck.log" 2>&1
     echo "memcheck rc=$?"; tail -4 "$OUT/memcheck.log"
-    timeout 200 $SAN --tool racecheck --error-exitcode 9 $B/ecf8_test test-vectors --gpu=require --quick --fuzz=10 >"$OUT/racecheck.log" 2>&1
+    timeout 150 $SAN --tool racecheck --error-exitcode 9 $B/ecf8_test test-vectors --gpu=require --quick --fuzz=5 >"$OUT/racecheck.log" 2>&1
     echo "racecheck rc=$?"; tail -4 "$OUT/racecheck.log"
   else
     echo "no compute-sanitizer"
@@ -26,5 +26,6 @@ if [ "$what" = all ] || [ "$what" = test ]; then
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
   $B/ecf8_bench ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log"; rc=$((rc | ${PIPESTATUS[0]}))
+  $B/ecf8_bench --sizes=512 --T=1024 --reps=10 2>&1 | tee "$OUT/bench-T1024.log" | grep "MB:"; rc=$((rc | ${PIPESTATUS[0]}))
 fi
 exit $rc

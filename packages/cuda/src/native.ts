@@ -1,0 +1,73 @@
+/**
+ * Loading the native addon (build/ecf8_cuda.node, built from source by scripts/build-native.mjs on install) and its
+ * build record (build/status.json). Loading never throws: when the addon is missing or does not load, `loadNative`
+ * returns the reason instead.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Result object of the native calls: the spec's code string, and for device errors the CUDA message. */
+export interface NativeResult {
+  status: string;
+  message?: string;
+}
+
+/** The functions of the addon (binding/ecf8_node.cc). 64-bit values are BigInt. */
+export interface NativeBinding {
+  build(): { cuda: boolean; cudaRuntimeVersion?: number; apiVersion: number };
+  /** '' when a GPU can be used, else the reason. */
+  cudaAvailable(): string;
+  /** Phase A (headerOnly) or phases A and B of spec §11.2 on the host. */
+  validate(stream: Uint8Array, skipChecksums: boolean, headerOnly: boolean): NativeResult & { elementCount?: bigint; threadsPerBlock?: number };
+  /** Phases A, B and C by the block emulator: the CUDA kernel's own per-thread code, on the CPU. */
+  hostDecode(stream: Uint8Array, skipChecksums: boolean): NativeResult & { bytes?: Uint8Array };
+  deviceDecode(stream: Uint8Array, skipChecksums: boolean): NativeResult & { bytes?: Uint8Array };
+  deviceDecodeInto(stream: Uint8Array, skipChecksums: boolean, devicePointer: bigint, capacity: bigint, offset: bigint): NativeResult;
+  deviceAlloc(bytes: number | bigint): bigint;
+  deviceFree(devicePointer: bigint): void;
+  deviceCopyToHost(devicePointer: bigint, bytes: number | bigint): Uint8Array;
+  deviceCopyFromHost(devicePointer: bigint, data: Uint8Array): void;
+}
+
+/** What scripts/build-native.mjs recorded. */
+export interface BuildStatus {
+  ok: boolean;
+  cuda: boolean;
+  reason: string;
+  seconds?: number;
+  node?: string;
+}
+
+export const ADDON_PATH = fileURLToPath(new URL('../build/ecf8_cuda.node', import.meta.url));
+export const STATUS_PATH = fileURLToPath(new URL('../build/status.json', import.meta.url));
+
+export function readBuildStatus(): BuildStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as BuildStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+export type Loaded = { native: NativeBinding; status?: BuildStatus } | { native?: undefined; reason: string };
+
+let loaded: Loaded | undefined;
+
+/** Loads the addon once (pass `reload` after rebuilding it in the same process). */
+export function loadNative(reload = false): Loaded {
+  if (loaded && !reload) return loaded;
+  const status = readBuildStatus();
+  if (!existsSync(ADDON_PATH)) {
+    const why = status && !status.ok ? status.reason : 'the native addon was never built (run `npm run build:native -w @ecf8/cuda`)';
+    loaded = { reason: `@ecf8/cuda native addon not built: ${why}` };
+    return loaded;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    loaded = { native: require(ADDON_PATH) as NativeBinding, status };
+  } catch (e) {
+    loaded = { reason: `@ecf8/cuda native addon failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+  return loaded;
+}

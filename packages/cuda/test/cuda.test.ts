@@ -1,0 +1,145 @@
+/**
+ * @ecf8/cuda. The native addon is built on install (scripts/build-native.mjs); this file rebuilds it first when it
+ * is missing or older than its sources, so the tests do not depend on npm having run install scripts.
+ *
+ * - The shared backend suite on the 'cuda' backend: visible skips with the reason when there is no GPU (CI, and the
+ *   lent GPU machines have no Node, so this part has not run on a GPU).
+ * - validate() (phases A and B through the C API, no GPU) against the reference on every invalid vector.
+ * - The shared backend suite on 'cuda-emulator': the CUDA kernel's per-thread code run by the C++ block emulator
+ *   through the same addon, which checks the binding's marshalling end to end without a GPU.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { encode, getBackend, parseStream, validateMetadata, ErrorCode } from '@ecf8/core';
+import { loadVectors } from '@ecf8/conformance';
+import { describeBackendSuite } from '@ecf8/conformance/backend-suite';
+
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const addonPath = join(pkgDir, 'build', 'ecf8_cuda.node');
+
+function newestSource(): number {
+  let newest = 0;
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      const s = statSync(p);
+      if (s.isDirectory()) walk(p);
+      else newest = Math.max(newest, s.mtimeMs);
+    }
+  };
+  for (const d of [join(pkgDir, 'binding'), join(pkgDir, '..', '..', 'cuda', 'src'), join(pkgDir, '..', '..', 'cuda', 'include')]) walk(d);
+  return Math.max(newest, statSync(join(pkgDir, 'CMakeLists.txt')).mtimeMs, statSync(join(pkgDir, '..', '..', 'cuda', 'CMakeLists.txt')).mtimeMs);
+}
+
+// Build (or rebuild) before importing the package, which loads the addon.
+if (!existsSync(addonPath) || statSync(addonPath).mtimeMs < newestSource()) {
+  const r = spawnSync(process.execPath, [join(pkgDir, 'scripts', 'build-native.mjs')], { encoding: 'utf8', timeout: 600_000 });
+  console.log(`${r.stdout ?? ''}${r.stderr ?? ''}`.trim());
+}
+
+const { CudaBackend, CudaEmulatorBackend, cudaBackend, loadNative, readBuildStatus, validateStream, CUDA_BACKEND_PRIORITY } = await import('../src/index.js');
+
+const loaded = loadNative();
+const addonReason = loaded.native ? undefined : loaded.reason;
+const availability = await cudaBackend.isAvailable();
+const gpuSkip = availability.available ? undefined : availability.reason;
+if (gpuSkip) console.warn(`[cuda] GPU tests SKIPPED: ${gpuSkip}`);
+if (addonReason) console.warn(`[cuda] addon tests SKIPPED: ${addonReason}`);
+
+const PHASE_C: string[] = [ErrorCode.GAP_MISMATCH, ErrorCode.POSITION_MISMATCH, ErrorCode.CONTENT_CHECKSUM_MISMATCH];
+
+/** The reference's result of phases A and B: undefined when they pass, else the error code. */
+function referencePhaseAB(stream: Uint8Array): string | undefined {
+  try {
+    validateMetadata(parseStream(stream));
+    return undefined;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+}
+
+function validateCode(stream: Uint8Array): string | undefined {
+  try {
+    validateStream(stream);
+    return undefined;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+}
+
+describe('@ecf8/cuda package', () => {
+  it("registers 'cuda' in the core registry (priority 30)", () => {
+    expect(getBackend('cuda')).toBe(cudaBackend);
+    expect(CUDA_BACKEND_PRIORITY).toBe(30);
+  });
+
+  it('reports whether the native addon built, and never throws from isAvailable()', async () => {
+    const status = readBuildStatus();
+    console.log(`[cuda] build status: ${JSON.stringify(status)}; availability: ${JSON.stringify(availability)}`);
+    const a = await new CudaBackend('cuda-probe').isAvailable();
+    if (a.available) expect(a).toEqual({ available: true });
+    else expect(a.reason.length).toBeGreaterThan(5);
+  });
+
+  it.skipIf(availability.available)('rejects decode and decodeInto with ECF8_BACKEND_UNAVAILABLE when there is no GPU', async () => {
+    const s = encode(new Uint8Array([1, 2, 3, 0x44]));
+    await expect(cudaBackend.decode(s)).rejects.toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
+    await expect(cudaBackend.decodeInto(s, { devicePointer: 0n, byteLength: 4 })).rejects.toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
+  });
+
+  it('rejects a malformed decodeInto target before touching a device', async () => {
+    const s = encode(new Uint8Array(8));
+    await expect(cudaBackend.decodeInto(s, { devicePointer: 1, byteLength: 8 } as never)).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+    await expect(cudaBackend.decodeInto(s, { devicePointer: 1n, byteLength: 8 }, -1)).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+  });
+});
+
+describe.skipIf(addonReason !== undefined)(`validate(): phases A and B through the C API${addonReason ? ` (skipped: ${addonReason})` : ''}`, () => {
+  const vectors = loadVectors();
+
+  describe('every invalid vector: the reference phase A/B code, or success when the error is a phase-C one', () => {
+    for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
+      it(`${v.name} -> ${v.error}`, () => {
+        const ref = referencePhaseAB(v.stream);
+        expect(ref).toBe(PHASE_C.includes(v.error) ? undefined : v.error);
+        expect(validateCode(v.stream)).toBe(ref);
+        if (ref === undefined) expect(() => cudaBackend.validate(v.stream)).not.toThrow();
+      });
+    }
+  });
+
+  it('accepts every valid vector', () => {
+    for (const v of vectors.valid) expect(validateCode(v.stream), v.name).toBeUndefined();
+  });
+
+  it('agrees with the reference on mutated streams (bit flips and truncations)', () => {
+    const base = vectors.valid.filter((v) => v.stream.length < 20_000).map((v) => v.stream);
+    let seed = 12345;
+    const rnd = (m: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % m;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const s = base[rnd(base.length)];
+      const m = i % 5 === 0 ? s.slice(0, rnd(s.length + 1)) : s.slice();
+      if (i % 5 !== 0) for (let k = 1 + rnd(3); k > 0; k--) m[rnd(m.length)] ^= 1 << rnd(8);
+      expect(validateCode(m), `mutation ${i}`).toBe(referencePhaseAB(m));
+    }
+  });
+
+  it('honours verifyChecksums: false (skips the metadata checksum) and maxOutputBytes', () => {
+    const v = vectors.invalid.find((x) => x.error === 'ECF8_METADATA_CHECKSUM_MISMATCH');
+    if (v) expect(() => validateStream(v.stream, { verifyChecksums: false })).not.toThrow();
+    const big = vectors.valid.find((x) => x.elements > 100)!;
+    expect(() => validateStream(big.stream, { maxOutputBytes: big.elements - 1 })).toThrow(/ECF8_LIMIT_EXCEEDED/);
+  });
+});
+
+// The CUDA kernel's own per-thread code (C++ block emulator) through the addon: checks the binding without a GPU.
+describeBackendSuite(new CudaEmulatorBackend(), { skipReason: addonReason, propertyRuns: 20 });
+
+// The real thing. Skipped, with the reason in the test names, where there is no usable GPU.
+describeBackendSuite(cudaBackend, { skipReason: gpuSkip });
