@@ -308,6 +308,7 @@ function invalidSpecs(): InvalidSpec[] {
   }
   // Phase C.
   s = copy(); s[baseInfo.nibblesOffset + 10] ^= 0x20; add('content-checksum-nibble', 'one mantissa bit flipped in the nibbles', s, 'ECF8_CONTENT_CHECKSUM_MISMATCH');
+  s = empty.slice(); s[HeaderOffset.contentCrc32c] = 0x01; add('empty-content-checksum', 'zero elements but content_crc32c = 1 (the CRC-32C of no bytes is 0); found by the fuzzer in a fast decoder that skipped the check when n = 0', resealMetadata(s), 'ECF8_CONTENT_CHECKSUM_MISMATCH');
   s = copy(); s[HeaderOffset.contentCrc32c] ^= 0x01; add('content-checksum-field', 'content_crc32c itself corrupted (metadata checksum resealed)', resealMetadata(s), 'ECF8_CONTENT_CHECKSUM_MISMATCH');
   {
     // Swap two adjacent codes of equal length in the bitstream: structure intact, content differs.

@@ -136,7 +136,11 @@ function decodeParsedFast(parsed: ParsedStream, out: Uint8Array, offset: number,
   const verify = options.verifyChecksums ?? true;
   validateMetadataFast(parsed, verify);
   const { layout, header, stream } = parsed;
-  if (layout.elementCount === 0) return;
+  if (layout.elementCount === 0) {
+    // Nothing to decode, but the content checksum still applies: the CRC-32C of zero bytes is 0 (spec §10).
+    reportPhaseC(false, false, verify ? header.contentCrc32c === 0 : null, parsed, 0);
+    return;
+  }
   const g = geometryOf(layout);
   const tables = kernel.buildDecodeTables(header.codeLengths);
   kernel.decodeRange(stream, g, tables, out, offset, 0, layout.nBlocks, verify, result);

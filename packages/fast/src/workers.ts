@@ -278,7 +278,11 @@ async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offse
   validateMetadataFast(parsed, verify);
   const { layout, header } = parsed;
   const n = layout.elementCount;
-  if (n === 0) return;
+  if (n === 0) {
+    // Nothing to decode, but the content checksum still applies: the CRC-32C of zero bytes is 0 (spec §10).
+    reportPhaseC(false, false, verify ? header.contentCrc32c === 0 : null, parsed, 0);
+    return;
+  }
   const pool = options.pool ?? getDefaultPool();
   const s = toShared(pool, parsed.stream, 0);
   const direct = isShared(out);

@@ -329,7 +329,11 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
   async decode(stream: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
     const { parsed, pos } = this.prepare(stream, options);
     const n = parsed.layout.elementCount;
-    if (n === 0) return new Uint8Array(0);
+    if (n === 0) {
+      // Nothing to decode, but the content checksum still applies: the CRC-32C of zero bytes is 0 (spec §10).
+      if (options.verifyChecksums ?? true) verifyContent(parsed, new Uint8Array(0), 0);
+      return new Uint8Array(0);
+    }
     const device = await this.ready();
     const size = roundup4(n);
     if (size + 16 > device.limits.maxBufferSize) fail(ErrorCode.LIMIT_EXCEEDED, `${n} bytes exceed the device's maxBufferSize ${device.limits.maxBufferSize}`);
