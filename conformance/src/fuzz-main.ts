@@ -32,6 +32,18 @@ async function optionalTargets(): Promise<FuzzTarget[]> {
   } catch (e) {
     console.error(`fuzz: webgpu build not loaded (run npm run build): ${(e as Error).message.split('\n')[0]}`);
   }
+  try {
+    // The CUDA kernel's own per-thread code, run by the block emulator through the addon: fuzzed as a full decoder.
+    const cuda = (await import(/* @vite-ignore */ '@ecf8/cuda')) as { CudaEmulatorBackend?: new () => { isAvailable(): Promise<{ available: boolean; reason?: string }>; decode(s: Uint8Array): Promise<Uint8Array> } };
+    if (cuda.CudaEmulatorBackend) {
+      const emulator = new cuda.CudaEmulatorBackend();
+      const a = await emulator.isAvailable();
+      if (a.available) targets.push({ name: 'cuda-emulator', run: (s) => emulator.decode(s) });
+      else console.error(`fuzz: cuda-emulator unavailable: ${a.reason}`);
+    }
+  } catch {
+    /* reported above */
+  }
   for (const { name, backend } of listBackends()) {
     if (name === 'reference' || name === 'reference-gpu-order') continue;
     const availability = await backend.isAvailable();
