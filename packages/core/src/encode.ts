@@ -24,6 +24,36 @@ export interface EncodeOptions {
 
 /** Encodes FP8 E4M3FN bytes into an ECF8 stream (spec §12). */
 export function encode(fp8: Uint8Array, options: EncodeOptions = {}): Uint8Array {
+  return encodeWith(fp8, options, (size) => new Uint8Array(size));
+}
+
+/**
+ * Encodes into `out[offset ..)` (a reusable workspace, e.g. one buffer of {@link maxEncodedSize} for the largest
+ * tensor of a model) and returns the stream's length. Throws ECF8_OUTPUT_TOO_SMALL, writing nothing, when the
+ * stream does not fit. The stream bytes are identical to {@link encode}'s.
+ */
+export function encodeInto(fp8: Uint8Array, out: Uint8Array, offset = 0, options: EncodeOptions = {}): number {
+  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
+  return encodeWith(fp8, options, (size) => {
+    if (offset > out.length || out.length - offset < size) {
+      fail(ErrorCode.OUTPUT_TOO_SMALL, `the stream needs ${size} bytes; the output holds ${Math.max(0, out.length - offset)} at offset ${offset}`);
+    }
+    const region = out.subarray(offset, offset + size);
+    region.fill(0); // every padding byte of the stream is zero (spec §3)
+    return region;
+  }).length;
+}
+
+/**
+ * The largest stream `n` elements can encode to with threads per block T: every code at most 15 bits long, the
+ * longest a complete code over 16 symbols has (spec §5.1). A workspace of this size fits any tensor of n elements.
+ */
+export function maxEncodedSize(n: number, threadsPerBlock = DEFAULT_THREADS_PER_BLOCK): number {
+  return layoutOf(n, 15 * n, threadsPerBlock).streamSize;
+}
+
+function encodeWith(fp8: Uint8Array, options: EncodeOptions, allocate: (size: number) => Uint8Array): Uint8Array {
   if (!(fp8 instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'input must be a Uint8Array of FP8 bytes');
   const T = options.threadsPerBlock ?? DEFAULT_THREADS_PER_BLOCK;
   if (!isValidThreadsPerBlock(T)) fail(ErrorCode.INVALID_ARGUMENT, `threadsPerBlock ${T} is not a power of two in 1..1024`);
@@ -35,9 +65,9 @@ export function encode(fp8: Uint8Array, options: EncodeOptions = {}): Uint8Array
   const codes = canonicalCodes(codeLengths);
   const bits = totalCodeBits(histogram, codeLengths);
 
-  // §3-4: the layout is known before any section is written, so the stream is allocated once.
+  // §3-4: the layout is known before any section is written, so the stream is allocated once, zero-filled.
   const layout = layoutOf(n, bits, T);
-  const out = new Uint8Array(layout.streamSize);
+  const out = allocate(layout.streamSize);
 
   writeExponentsAndMetadata(fp8, codes, codeLengths, layout, out);
   writeNibbles(fp8, out.subarray(layout.nibblesOffset, layout.nibblesOffset + layout.nibblesSize));
@@ -46,7 +76,7 @@ export function encode(fp8: Uint8Array, options: EncodeOptions = {}): Uint8Array
   writeHeader(out, layout, codeLengths, crc32c(fp8));
   let meta = crc32cUpdate(0, out, 0, HeaderOffset.metadataCrc32c);
   meta = crc32cUpdate(meta, out, HEADER_SIZE, layout.exponentsOffset);
-  new DataView(out.buffer).setUint32(HeaderOffset.metadataCrc32c, meta, true);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(HeaderOffset.metadataCrc32c, meta, true);
   return out;
 }
 
@@ -63,7 +93,7 @@ function writeExponentsAndMetadata(
 ): void {
   const { nThreads, threadsPerBlock: T, exponentBitCount: bits } = layout;
   const windowBits = 8 * BYTES_PER_THREAD;
-  const dv = new DataView(out.buffer);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const gaps = out.subarray(layout.gapsOffset, layout.gapsOffset + layout.gapsSize);
   const stream = out.subarray(layout.exponentsOffset, layout.exponentsOffset + layout.exponentsSize);
   const setPosition = (block: number, value: number) =>

@@ -29,7 +29,7 @@ export {
 export { kraftSum, checkCodeLengths, exponentHistogram, buildCodeLengths, totalCodeBits } from './code-lengths.js';
 export { canonicalCodes, symbolsInCanonicalOrder, codeString } from './canonical.js';
 export { buildDecodeTables, lookupSymbol, POINTER_BASE, type DecodeTables } from './tables.js';
-export { encode, type EncodeOptions } from './encode.js';
+export { encode, encodeInto, maxEncodedSize, type EncodeOptions } from './encode.js';
 export { validateMetadata, readPositions, gapOf } from './metadata.js';
 export { decode, decodeInto, decodeParsed, verifyContent, checkOutputRoom } from './decode.js';
 export { decodeGpuOrder, decodeGpuOrderInto, countThread, symbolAt, type ThreadCount } from './decode-gpu-order.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decode, decodeGpuOrder, decodeInto, encode, isEcf8Error, buildCodeLengths, kraftSum, canonicalCodes, analyze, parseStream } from '../src/index.js';
+import { decode, decodeGpuOrder, decodeInto, encode, encodeInto, maxEncodedSize, isEcf8Error, buildCodeLengths, kraftSum, canonicalCodes, analyze, parseStream } from '../src/index.js';
 import { loadVectors } from '../../../conformance/src/vectors.js';
 
 /** Bytes whose exponents follow a random skewed distribution (as in trained weights) with random sign/mantissa. */
@@ -206,5 +206,38 @@ describe('corruption never goes unnoticed', () => {
       }),
       { numRuns: 2000, seed: 8 },
     );
+  });
+});
+
+describe('encodeInto', () => {
+  it('writes the same bytes as encode into a reused, dirty workspace at any offset', () => {
+    const work = new Uint8Array(200_000);
+    fc.assert(
+      fc.property(skewedFp8(10_000), T, fc.nat(64), (a, t, offset) => {
+        work.fill(0xee);
+        const want = encode(a, { threadsPerBlock: t });
+        const len = encodeInto(a, work, offset, { threadsPerBlock: t });
+        expect(len).toBe(want.length);
+        expect(work.subarray(offset, offset + len)).toEqual(want);
+        expect(work.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+        expect(work.subarray(offset + len).every((b) => b === 0xee)).toBe(true);
+        expect(len).toBeLessThanOrEqual(maxEncodedSize(a.length, t));
+      }),
+      { numRuns: 60, seed: 9 },
+    );
+  });
+
+  it('rejects a workspace that is too small without writing', () => {
+    const a = new Uint8Array(1000).fill(0x38);
+    const work = new Uint8Array(100).fill(3);
+    expect(() => encodeInto(a, work)).toThrow(expect.objectContaining({ code: 'ECF8_OUTPUT_TOO_SMALL' }));
+    expect(work.every((b) => b === 3)).toBe(true);
+  });
+
+  it('maxEncodedSize bounds the worst case (the deepest code: 15 bits for the rarest symbols)', () => {
+    const deepest = new Uint8Array(32768);
+    let k = 0;
+    [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384].forEach((c, x) => deepest.fill(x << 3, k, (k += c)));
+    expect(encode(deepest).length).toBeLessThanOrEqual(maxEncodedSize(deepest.length));
   });
 });

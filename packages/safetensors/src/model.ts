@@ -10,7 +10,8 @@ import {
   decodeInto,
   DEFAULT_THREADS_PER_BLOCK,
   deriveSizes,
-  encode,
+  encodeInto,
+  maxEncodedSize,
   ErrorCode,
   isValidThreadsPerBlock,
   readHeader as readStreamHeader,
@@ -27,7 +28,7 @@ import {
   type SafetensorsHeader,
   type TensorInfo,
 } from './format.js';
-import { copyRange, openSafetensors, readBytes, readExactly, writeAll, writeFileAtomically } from './io.js';
+import { copyRange, openSafetensors, readExactly, writeAll, writeFileAtomically } from './io.js';
 import { ProgressTracker, type ProgressCallback } from './progress.js';
 
 /** `__metadata__` keys of a compressed file (spec A.3). */
@@ -142,7 +143,20 @@ export async function compressFile(input: string, output: string, options: Compr
   const t0 = performance.now();
   const T = options.threadsPerBlock ?? DEFAULT_THREADS_PER_BLOCK;
   if (!isValidThreadsPerBlock(T)) modelFail(ErrorCode.INVALID_ARGUMENT, `threads per block ${T} is not a power of two in 1..1024`);
-  const encoder: StreamEncoder = options.encoder ?? ((fp8, t) => encode(fp8, { threadsPerBlock: t }));
+  // Default: the reference encoder writing into one workspace reused for every tensor (sized for the largest), so
+  // memory stays near two tensors' worth instead of one new stream buffer per tensor waiting for the collector. The
+  // returned view is written out before the next tensor is encoded.
+  const work = { buf: new Uint8Array(0) };
+  const encoder: StreamEncoder =
+    options.encoder ??
+    ((fp8, t) => {
+      const need = maxEncodedSize(fp8.length, t);
+      if (work.buf.length < need) {
+        work.buf = new Uint8Array(0); // drop the old workspace before allocating the larger one
+        work.buf = new Uint8Array(need);
+      }
+      return work.buf.subarray(0, encodeInto(fp8, work.buf, 0, { threadsPerBlock: t }));
+    });
   const { fh, size, header } = await openSafetensors(input).catch((e) => {
     throw addContext(e, input);
   });
@@ -352,12 +366,14 @@ async function restore(
   let pos = 8 + original.headerSize;
   const scratch = { buf: new Uint8Array(0) };
   const tensorBuf = { buf: new Uint8Array(0) };
+  const streamBuf = { buf: new Uint8Array(0) }; // reused for every stream, like tensorBuf for every decoded tensor
   const results: TensorResult[] = [];
   for (const t of original.tensors) {
     tracker.tensor = t.name;
     const s = layout.streams.get(t.name);
     if (s) {
-      const stream = await readBytes(fh, header.dataOffset + s.begin, s.byteLength);
+      const stream = workspace(streamBuf, s.byteLength);
+      await readExactly(fh, stream, 0, s.byteLength, header.dataOffset + s.begin);
       const fp8 = workspace(tensorBuf, t.byteLength);
       try {
         const h = readStreamHeader(stream);
