@@ -1,33 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries.js';
 import fc from 'fast-check';
 import { decode, decodeGpuOrder, decodeInto, encode, encodeInto, maxEncodedSize, isEcf8Error, buildCodeLengths, kraftSum, canonicalCodes, analyze, parseStream } from '../src/index.js';
 import { loadVectors } from '../../../conformance/src/vectors.js';
 
-/** Bytes whose exponents follow a random skewed distribution (as in trained weights) with random sign/mantissa. */
-const skewedFp8 = (maxLength: number) =>
-  fc
-    .record({
-      weights: fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 16, maxLength: 16 }),
-      power: fc.integer({ min: 1, max: 4 }),
-      n: fc.integer({ min: 0, max: maxLength }),
-      seed: fc.integer({ min: 1, max: 0x7fffffff }),
-    })
-    .map(({ weights, power, n, seed }) => {
-      const w = weights.map((x) => x ** power);
-      const total = w.reduce((a, b) => a + b, 0) || 1;
-      let s = seed;
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        let u = (s / 2 ** 32) * total;
-        let x = 0;
-        while (x < 15 && u >= w[x]) u -= w[x++];
-        out[i] = ((s >>> 7) & 0x80) | (x << 3) | ((s >>> 20) & 7);
-      }
-      return out;
-    });
-
-const T = fc.constantFrom(1, 2, 4, 32, 64, 128, 256, 512, 1024);
+const T = threadsPerBlock;
 
 describe('round trips (fast-check)', () => {
   it('decode(encode(x)) == x for arbitrary bytes', () => {
