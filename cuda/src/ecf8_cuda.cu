@@ -351,9 +351,17 @@ ecf8_status ecf8_device_decode(const ecf8_device_stream *ds, void *dst, uint64_t
     ECF8_CUDA(cudaGetDevice(&dev));
     ECF8_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
     const void *fn;
-    switch (T > 512 ? -1 : g_kernel_variant) {
-      case -1: fn = (const void *)decode_kernel<1024, 1, true, true>; break;
+    // T > 512: 2 blocks per SM (32 registers a thread, as at T <= 512) rather than 1 (it used 54): at 1024 threads
+    // the register file, not shared memory (about 81 KB a block), is what limits the blocks per SM.
 #if defined(ECF8_KERNEL_VARIANTS)
+    switch (T > 512 ? (g_kernel_variant == 3 ? -2 : -1) : g_kernel_variant) {
+#else
+    switch (T > 512 ? -1 : g_kernel_variant) {
+#endif
+      case -1: fn = (const void *)decode_kernel<1024, 2, false, true>; break;
+#if defined(ECF8_KERNEL_VARIANTS)
+      case -2: fn = (const void *)decode_kernel<1024, 1, true, true>; break;  // the previous T > 512 kernel
+      case 3: fn = (const void *)decode_kernel<512, 4, false, true>; break;  // (T <= 512: the default)
       case 1: fn = (const void *)decode_kernel<512, 3, true, true>; break;
       case 2: fn = (const void *)decode_kernel<512, 4, false, false>; break;
 #endif
