@@ -103,62 +103,84 @@ export interface DecoderRunOptions {
   onResult?: (r: CaseResult) => void;
 }
 
-/** Runs a decoder under test over every valid, invalid and header-only vector. */
-export async function runDecoderConformance(program: Program, options: DecoderRunOptions = {}): Promise<Report> {
-  const vectors = options.vectors ?? loadVectors();
-  const level = options.level ?? 'strict';
+/** One case: the input to hand the program, and how to judge what it did (a reason, or '' when it passed). */
+interface Case {
+  id: string;
+  input: Uint8Array;
+  inName: string;
+  outName: string;
+  threads: number;
+  judge: (ex: Execution, outPath: string) => string;
+}
+
+/** Runs the cases one by one in a temporary directory: write the input, run, time, judge, remove the output. */
+async function runCases(program: Program, cases: Case[], filter: RegExp | undefined, onResult?: (r: CaseResult) => void): Promise<Report> {
   const work = mkdtempSync(join(tmpdir(), 'ecf8-conformance-'));
-  const cases: CaseResult[] = [];
-  const record = (r: CaseResult) => {
-    cases.push(r);
-    options.onResult?.(r);
-  };
-  const keep = (id: string) => !options.filter || options.filter.test(id);
+  const results: CaseResult[] = [];
   try {
-    for (const v of vectors.valid) {
-      const id = `decode valid/${v.name}`;
-      if (!keep(id)) continue;
-      const inPath = join(work, `${v.name}.ecf8`);
-      const outPath = join(work, `${v.name}.out`);
-      writeFileSync(inPath, v.stream);
+    for (const c of cases) {
+      if (filter && !filter.test(c.id)) continue;
+      const inPath = join(work, c.inName);
+      const outPath = join(work, c.outName);
+      writeFileSync(inPath, c.input);
       const t0 = performance.now();
-      const ex = await program(inPath, outPath, v.threadsPerBlock);
+      const ex = await program(inPath, outPath, c.threads);
       const ms = performance.now() - t0;
-      let reason = '';
-      if (ex.timedOut) reason = 'timed out';
-      else if (ex.exitCode !== 0) reason = `exit ${ex.exitCode}: ${firstLine(ex.stderr)}`;
-      else if (!existsSync(outPath)) reason = 'no output file';
-      else {
-        const got = new Uint8Array(readFileSync(outPath));
-        if (got.length !== v.decoded.length) reason = `output has ${got.length} bytes, expected ${v.decoded.length}`;
-        else if (sha256(got) !== sha256(v.decoded)) reason = `output sha256 differs (first difference at byte ${firstDiff(got, v.decoded)})`;
-      }
+      const reason = ex.timedOut ? 'timed out' : c.judge(ex, outPath);
       rmSync(outPath, { force: true });
-      record({ id, passed: !reason, reason, ms });
-    }
-    for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
-      const kind = vectors.invalid.includes(v) ? 'invalid' : 'header-only';
-      const id = `decode ${kind}/${v.name}`;
-      if (!keep(id)) continue;
-      const inPath = join(work, `${v.name}.ecf8`);
-      const outPath = join(work, `${v.name}.out`);
-      writeFileSync(inPath, v.stream);
-      const t0 = performance.now();
-      const ex = await program(inPath, outPath, 512);
-      const ms = performance.now() - t0;
-      let reason = '';
-      if (ex.timedOut) reason = 'timed out';
-      else if (ex.exitCode === 0) reason = `accepted an invalid stream (expected ${v.error})`;
-      else if (ex.exitCode >= 128 || /Segmentation|core dumped|Traceback|panicked/.test(ex.stderr)) reason = `crashed (exit ${ex.exitCode}): ${firstLine(ex.stderr)}`;
-      else if (existsSync(outPath)) reason = 'failed but left an output file';
-      else if (level === 'strict' && !new RegExp(`\\b${v.error}\\b`).test(ex.stderr)) reason = `expected ${v.error} on stderr, got: ${firstLine(ex.stderr) || '(nothing)'}`;
-      rmSync(outPath, { force: true });
-      record({ id, passed: !reason, reason, ms });
+      const r = { id: c.id, passed: !reason, reason, ms };
+      results.push(r);
+      onResult?.(r);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  return summarize(cases);
+  return summarize(results);
+}
+
+/** The reason a run that should have produced a file did not ('' when exit 0 and the file exists). */
+function missingOutput(ex: Execution, outPath: string): string {
+  if (ex.exitCode !== 0) return `exit ${ex.exitCode}: ${firstLine(ex.stderr)}`;
+  return existsSync(outPath) ? '' : 'no output file';
+}
+
+/** Runs a decoder under test over every valid, invalid and header-only vector. */
+export async function runDecoderConformance(program: Program, options: DecoderRunOptions = {}): Promise<Report> {
+  const vectors = options.vectors ?? loadVectors();
+  const level = options.level ?? 'strict';
+  const cases: Case[] = vectors.valid.map((v) => ({
+    id: `decode valid/${v.name}`,
+    input: v.stream,
+    inName: `${v.name}.ecf8`,
+    outName: `${v.name}.out`,
+    threads: v.threadsPerBlock,
+    judge: (ex, outPath) => {
+      const missing = missingOutput(ex, outPath);
+      if (missing) return missing;
+      const got = new Uint8Array(readFileSync(outPath));
+      if (got.length !== v.decoded.length) return `output has ${got.length} bytes, expected ${v.decoded.length}`;
+      if (sha256(got) !== sha256(v.decoded)) return `output sha256 differs (first difference at byte ${firstDiff(got, v.decoded)})`;
+      return '';
+    },
+  }));
+  for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
+    const kind = vectors.invalid.includes(v) ? 'invalid' : 'header-only';
+    cases.push({
+      id: `decode ${kind}/${v.name}`,
+      input: v.stream,
+      inName: `${v.name}.ecf8`,
+      outName: `${v.name}.out`,
+      threads: 512,
+      judge: (ex, outPath) => {
+        if (ex.exitCode === 0) return `accepted an invalid stream (expected ${v.error})`;
+        if (ex.exitCode >= 128 || /Segmentation|core dumped|Traceback|panicked/.test(ex.stderr)) return `crashed (exit ${ex.exitCode}): ${firstLine(ex.stderr)}`;
+        if (existsSync(outPath)) return 'failed but left an output file';
+        if (level === 'strict' && !new RegExp(`\\b${v.error}\\b`).test(ex.stderr)) return `expected ${v.error} on stderr, got: ${firstLine(ex.stderr) || '(nothing)'}`;
+        return '';
+      },
+    });
+  }
+  return runCases(program, cases, options.filter, options.onResult);
 }
 
 export interface EncoderRunOptions {
@@ -174,44 +196,32 @@ export interface EncoderRunOptions {
 export async function runEncoderConformance(program: Program, options: EncoderRunOptions = {}): Promise<Report> {
   const vectors = options.vectors ?? loadVectors();
   const level = options.level ?? 'canonical';
-  const work = mkdtempSync(join(tmpdir(), 'ecf8-conformance-'));
-  const cases: CaseResult[] = [];
-  try {
-    for (const v of vectors.valid) {
-      const id = `encode valid/${v.name}`;
-      if (options.filter && !options.filter.test(id)) continue;
-      const threads = options.passesThreads ? v.threadsPerBlock : 512;
-      const inPath = join(work, `${v.name}.fp8`);
-      const outPath = join(work, `${v.name}.ecf8`);
-      writeFileSync(inPath, v.decoded);
-      const t0 = performance.now();
-      const ex = await program(inPath, outPath, threads);
-      const ms = performance.now() - t0;
-      let reason = '';
-      if (ex.timedOut) reason = 'timed out';
-      else if (ex.exitCode !== 0) reason = `exit ${ex.exitCode}: ${firstLine(ex.stderr)}`;
-      else if (!existsSync(outPath)) reason = 'no output file';
-      else {
+  const cases: Case[] = vectors.valid.map((v) => {
+    const threads = options.passesThreads ? v.threadsPerBlock : 512;
+    return {
+      id: `encode valid/${v.name}`,
+      input: v.decoded,
+      inName: `${v.name}.fp8`,
+      outName: `${v.name}.ecf8`,
+      threads,
+      judge: (ex, outPath) => {
+        const missing = missingOutput(ex, outPath);
+        if (missing) return missing;
         const stream = new Uint8Array(readFileSync(outPath));
         try {
           const back = referenceDecode(stream);
-          if (sha256(back) !== sha256(v.decoded)) reason = 'stream decodes to different bytes';
-          else if (level === 'canonical' && threads === v.threadsPerBlock && sha256(stream) !== sha256(v.stream)) {
-            reason = `stream is valid but not canonical (differs from the reference encoder at byte ${firstDiff(stream, v.stream)})`;
+          if (sha256(back) !== sha256(v.decoded)) return 'stream decodes to different bytes';
+          if (level === 'canonical' && threads === v.threadsPerBlock && sha256(stream) !== sha256(v.stream)) {
+            return `stream is valid but not canonical (differs from the reference encoder at byte ${firstDiff(stream, v.stream)})`;
           }
+          return '';
         } catch (e) {
-          reason = `stream is invalid: ${isEcf8Error(e) ? e.message : String(e)}`;
+          return `stream is invalid: ${isEcf8Error(e) ? e.message : String(e)}`;
         }
-      }
-      rmSync(outPath, { force: true });
-      const r = { id, passed: !reason, reason, ms };
-      cases.push(r);
-      options.onResult?.(r);
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return summarize(cases);
+      },
+    };
+  });
+  return runCases(program, cases, options.filter, options.onResult);
 }
 
 function summarize(cases: CaseResult[]): Report {
