@@ -309,6 +309,14 @@ function invalidSpecs(): InvalidSpec[] {
   // Phase C.
   s = copy(); s[baseInfo.nibblesOffset + 10] ^= 0x20; add('content-checksum-nibble', 'one mantissa bit flipped in the nibbles', s, 'ECF8_CONTENT_CHECKSUM_MISMATCH');
   s = empty.slice(); s[HeaderOffset.contentCrc32c] = 0x01; add('empty-content-checksum', 'zero elements but content_crc32c = 1 (the CRC-32C of no bytes is 0); found by the fuzzer in a fast decoder that skipped the check when n = 0', resealMetadata(s), 'ECF8_CONTENT_CHECKSUM_MISMATCH');
+  {
+    // Found by the fuzzer (seed 20261130, iteration 195457) in a fast decoder whose table steps could end exactly at a
+    // block's first window and skipped that crossing's position check: three byte edits make block 230 decode one
+    // code more than pos[] says while every gap still holds; the mismatch shows only at the next block's boundary.
+    const t2 = encode(gaussianTensor(20000, 102), { threadsPerBlock: 2 }); // the valid vector gaussian-20k-t2
+    s = t2.slice(); s[7406] = 223; s[8948] = 140; s[12491] = 99;
+    add('position-mismatch-at-step-end', 'gaussian-20k-t2 with three bitstream/nibble bytes edited: one block decodes a code too many, detected only where a code ends exactly at the next block\'s first window (found by the fuzzer)', s, 'ECF8_POSITION_MISMATCH');
+  }
   s = copy(); s[HeaderOffset.contentCrc32c] ^= 0x01; add('content-checksum-field', 'content_crc32c itself corrupted (metadata checksum resealed)', resealMetadata(s), 'ECF8_CONTENT_CHECKSUM_MISMATCH');
   {
     // Swap two adjacent codes of equal length in the bitstream: structure intact, content differs.

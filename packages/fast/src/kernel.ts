@@ -4,20 +4,22 @@
  * Workers) evaluate as-is — no bundler configuration, no second build artefact, and the main thread runs the very
  * same code. Keep it that way: no imports, no references to module-level names.
  *
- * Decoder (spec §6-§9, §11.2 phase C):
- *  - one 12-bit lookup in `DEC` yields up to 4 exponents (already in their byte lanes), their count and the bits
- *    consumed, in one word; they are written with one unaligned 32-bit store; a store may run 3 bytes ahead, which
- *    the next store overwrites, and the loop bounds keep it inside the range;
- *  - the 4 sign/mantissa nibbles of those elements come from one 32-bit load and are spread into the same word with
- *    shifts and masks (no table lookups: every typed-array access costs V8 a map, detach and bounds check);
- *  - the inner loops run a precomputed number of steps that cannot reach the lane's end, so each step tests only
- *    one rarely-true condition (window boundary crossed, or a code longer than 12 bits: DEC bit 31);
- *  - two ranges of the stream are decoded interleaved in one loop (independent dependency chains); a lane's tail
- *    does two lookups per 32-bit exponent load (after <= 12 bits, 13 valid bits remain);
- *  - the gap chain (§8.3) is checked where a lookup crosses a 64-bit window boundary, from the code-start mask:
- *    the first code start at or after the boundary must equal `window + gap` — exactly the sequential reference's
- *    check, so the same streams fail with the same code; block starts also check their output position;
- *  - the content CRC-32C is computed group by group (8 blocks) right after decoding, while the output is in cache.
+ * Decoder (spec §6-§9, §11.2 phase C), two passes per group of blocks (about 50K elements, so the second pass
+ * finds the output in cache):
+ *  1. exponents: one lane per block, four lanes interleaved (independent dependency chains). One 12-bit lookup
+ *     (tables `lo`/`hi`, 2 x 16 KiB: they must stay in L1) yields up to 7 exponents, already shifted into their
+ *     byte lanes, with their count and the bits consumed; two unaligned 32-bit stores write them (bytes past the
+ *     count are overwritten by the next step). The loops run a precomputed number of steps that cannot reach a
+ *     lane's end, contain no call, and branch only on a code longer than 12 bits (hi bit 31, handled outside).
+ *     Every typed-array access costs V8 a map, detach and bounds check, so the loops do as few as possible.
+ *  2. nibbles and CRC: a word pass ORs the sign/mantissa nibbles of 16 elements per step into the output (spread
+ *     with shifts and masks, no tables) and runs slicing-by-16 CRC-32C on the finished words.
+ *  - The gap chain (§8.3): a step that crosses a 64-bit window boundary is logged (its bit position, stored
+ *    unconditionally, kept by advancing the log index by the crossing bit); after the lane, each logged step is
+ *    re-looked-up and the first code start at or after the boundary, from the table's code-start mask, must equal
+ *    `window + gap` — exactly the sequential reference's check, so the same streams fail with the same code. A
+ *    lane's last codes are decoded one at a time and checked at once; there the crossing into the next block also
+ *    checks that block's output position (§8.1).
  * Encoder (spec §12): pair tables (two exponents per lookup, code and length in one word, ≤ 24 bits appended per
  * step) with a branch-free 32-bit big-endian store per step; nibble packing fused into the same loop (one 16-bit
  * store per 4 elements); window gaps and block positions in a
@@ -38,15 +40,18 @@ export interface Geometry {
 }
 
 export interface DecodeTablesFast {
-  /** 12-bit index: consumed | count << 7 | start mask << 10; 127 = the first code is longer than 12 bits. */
-  meta: Int32Array;
-  /** 12-bit index: up to 4 exponents << 3, symbol j in byte lane j. */
-  exp: Int32Array;
   /**
-   * 12-bit index, one word per lookup: the exponents of `exp` (bits 3-6 of each byte lane) | count (bits 0-2) |
-   * bits consumed << 7 (bits 7-10); bit 31 set (and count = consumed = 0) when the first code is longer than 12 bits.
+   * 12-bit index: consumed | count << 7 | code-start mask << 10 of the up to 7 codes that lie wholly in the 12 bits;
+   * 127 = the first code is longer than 12 bits.
    */
-  dec: Int32Array;
+  meta: Int32Array;
+  /** 12-bit index: exponents 0-3 of that lookup, exponent j << 3 in byte lane j (an FP8 byte minus its nibble). */
+  lo: Int32Array;
+  /**
+   * 12-bit index: exponents 4-6 in byte lanes 0-2 (as in `lo`) | count << 24 | bits consumed << 27; bit 31 alone
+   * when the first code is longer than 12 bits. Stored as written, lane 3 holds garbage the next store overwrites.
+   */
+  hi: Int32Array;
   /** 12-bit index: symbol | length << 4 of the first code, or -1 when it is longer than 12 bits. */
   sym: Int32Array;
   /** Canonical decoding data for codes longer than 12 bits. */
@@ -237,9 +242,10 @@ export function createKernel(): Kernel {
     return { codes, order };
   }
 
-  const K = 12;
+  const K = 12; // bits per table lookup: 2 x 16 KiB tables stay in L1
   const KMASK = (1 << K) - 1;
   const LONG = 127;
+  const MAX_SYMBOLS = 7; // symbols per lookup: 4 in `lo`, 3 in `hi` (its top byte holds count and bits)
 
   function buildDecodeTables(codeLengths: ArrayLike<number>): DecodeTablesFast {
     const { codes, order } = canonical(codeLengths);
@@ -259,26 +265,28 @@ export function createKernel(): Kernel {
       if (len <= K) sym.fill(x | (len << 4), codes[x] << (K - len), (codes[x] + 1) << (K - len));
     }
     const meta = new Int32Array(1 << K);
-    const exp = new Int32Array(1 << K);
-    const dec = new Int32Array(1 << K);
+    const lo = new Int32Array(1 << K);
+    const hi = new Int32Array(1 << K);
     for (let idx = 0; idx <= KMASK; idx++) {
       let consumed = 0;
       let cnt = 0;
       let mask = 0;
-      let e = 0;
-      while (cnt < 4) {
+      let e0 = 0;
+      let e1 = 0;
+      while (cnt < MAX_SYMBOLS) {
         const s = sym[(idx << consumed) & KMASK];
         if (s < 0 || (s >>> 4) > K - consumed) break;
         mask |= 1 << consumed;
-        e |= (s & 15) << (3 + 8 * cnt);
+        if (cnt < 4) e0 |= (s & 15) << (3 + 8 * cnt);
+        else e1 |= (s & 15) << (3 + 8 * (cnt - 4));
         consumed += s >>> 4;
         cnt++;
       }
       meta[idx] = cnt === 0 ? LONG : consumed | (cnt << 7) | (mask << 10);
-      exp[idx] = e;
-      dec[idx] = cnt === 0 ? 1 << 31 : e | cnt | (consumed << 7);
+      lo[idx] = e0;
+      hi[idx] = cnt === 0 ? 1 << 31 : e1 | (cnt << 24) | (consumed << 27);
     }
-    return { meta, exp, dec, sym, firstCode, firstIndex, count, sorted };
+    return { meta, lo, hi, sym, firstCode, firstIndex, count, sorted };
   }
 
   function buildEncodeTables(codeLengths: ArrayLike<number>): EncodeTablesFast {
@@ -350,253 +358,371 @@ export function createKernel(): Kernel {
   }
 
   /**
-   * A lane decodes the codes of blocks [b0, b1) sequentially from window b0's gap. Coordinates are relative: bit p
-   * from the lane's first window, output o from pos[b0]. Everything a lane needs is in one small object.
+   * Phase C works on groups of consecutive blocks (2048 windows at T <= 512, i.e. 16 KiB of bitstream and ~50K
+   * elements of output; four blocks at T = 1024). A group's blocks are decoded four at a time, one lane per block,
+   * interleaved (four independent dependency chains); then one pass merges the sign/mantissa nibbles into the
+   * group's output and runs the CRC while the bytes are in cache. Bit coordinates are relative to the group's first
+   * window W (a multiple of 64), output coordinates to pos[group's first block]; all fit an int32 (a group spans
+   * <= 2^18 bits and as many elements).
+   *
+   * The state of the four lanes lives in one Int32Array (ST_* offsets, lane i at + 2i or + i), so the hot loops
+   * touch no objects.
    */
-  interface Lane {
-    ex: DataView; // exponent bytes from the lane's first window
+  const ST_P = 0; // + 2i: bit of the next code
+  const ST_O = 1; // + 2i: its element
+  const ST_PFAST = 8; // + 2i: last p at which a fast step may start (end - 13)
+  const ST_OFAST = 9; // + 2i: last o at which a fast step may start (oEnd - 8)
+  const ST_K = 16; // + i: next free entry of the lane's crossing log
+  const ST_END = 20; // + i: bit where the lane stops (min(W(b + 1), bits) - W)
+  const ST_OEND = 24; // + i: pos[b + 1] - pos[group's first block]
+  const ST_FLAGS = 28; // + i: FLAG_* bits found so far
+  const ST_SIZE = 32;
+
+  /** The crossing log: p of every fast step that crossed a window boundary, one region per lane. */
+  const LOG_REGION = 1024 + 2; // > the windows of one block (T <= 1024) + 1
+  const LOGP = new Int32Array(4 * LOG_REGION);
+
+  interface Group {
+    ex: DataView; // exponent bytes from W
     exBase: number; // absolute stream offset of ex
-    nd: DataView; // nibble bytes from the one holding element pos[b0]
-    odd: number;
-    od: DataView; // the lane's output range [pos[b0], pos[b1])
+    od: DataView; // the group's output range [pos[b0], pos[b1])
     ob: Uint8Array; // the same range as bytes
+    nd: DataView; // nibble bytes from the one holding element pos[b0]
+    odd: number; // pos[b0] & 1
     oBase: number; // pos[b0]
-    p: number;
-    o: number;
-    nw: number; // next window boundary to check (relative)
-    thread: number; // its absolute index
-    end: number; // relative bit where the lane stops (min(W(b1), bits) - W(b0))
     oEnd: number; // pos[b1] - pos[b0]
-    live: number; // bits - W(b0): windows at or past it are dead
-    flags: number;
+    live: number; // bits - W: windows at or past it are dead
+    thread0: number; // thread (window) index of W: relative boundary x is thread thread0 + x / 64
+    b0: number; // the group's blocks [b0, b1), decoded four at a time
+    b1: number;
+    st: Int32Array; // lane state of the four blocks being decoded
   }
 
-  function makeLane(s: Uint8Array, g: Geometry, out: Uint8Array, outOffset: number, b0: number, b1: number): Lane {
-    const bit0 = b0 * 64 * g.T;
-    const exBase = g.exponentsOffset + bit0 / 8;
+  function makeGroup(s: Uint8Array, g: Geometry, out: Uint8Array, outOffset: number, b0: number, b1: number, st: Int32Array): Group {
+    const exBase = g.exponentsOffset + b0 * 8 * g.T;
     const oBase = readPos(s, g.positionsOffset + 8 * b0);
     const oEnd = readPos(s, g.positionsOffset + 8 * b1) - oBase;
-    const thread = b0 * g.T;
-    const p = gapAt(s, g.gapsOffset, thread);
     const nibBase = g.nibblesOffset + Math.floor(oBase / 2);
     return {
       ex: new DataView(s.buffer, s.byteOffset + exBase, s.byteLength - exBase),
       exBase,
-      nd: new DataView(s.buffer, s.byteOffset + nibBase, s.byteLength - nibBase),
-      odd: oBase & 1,
       od: new DataView(out.buffer, out.byteOffset + outOffset + oBase, oEnd),
       ob: out.subarray(outOffset + oBase, outOffset + oBase + oEnd),
+      nd: new DataView(s.buffer, s.byteOffset + nibBase, s.byteLength - nibBase),
+      odd: oBase & 1,
       oBase,
-      p,
-      o: 0,
-      nw: 64,
-      thread: thread + 1, // window b0 itself is checked by the lane before (block 0: gap 0 is checked here)
-      end: Math.min(b1 * 64 * g.T, g.bits) - bit0,
       oEnd,
-      live: g.bits - bit0,
-      flags: b0 === 0 && p !== 0 ? FLAG_GAP : 0,
+      live: g.bits - b0 * 64 * g.T,
+      thread0: b0 * g.T,
+      b0,
+      b1,
+      st,
     };
   }
 
-  /** Output byte of lane element o with exponent x (spec §2), nibble read from the lane's nibble view. */
-  function laneByte(L: Lane, o: number, x: number): number {
-    const j = o + L.odd;
-    const v = L.nd.getUint8(j >>> 1);
+  /** Lane state of blocks q0 .. q0 + count - 1 of group G (count <= 4), lane i = block q0 + i. */
+  function initLanes(s: Uint8Array, g: Geometry, G: Group, q0: number, count: number): void {
+    const st = G.st;
+    const W = G.b0 * 64 * g.T;
+    for (let i = 0; i < count; i++) {
+      const b = q0 + i;
+      const gap = gapAt(s, g.gapsOffset, b * g.T);
+      const end = Math.min((b + 1) * 64 * g.T, g.bits) - W;
+      const laneOEnd = readPos(s, g.positionsOffset + 8 * (b + 1)) - G.oBase;
+      st[ST_P + 2 * i] = b * 64 * g.T - W + gap;
+      st[ST_O + 2 * i] = readPos(s, g.positionsOffset + 8 * b) - G.oBase;
+      st[ST_PFAST + 2 * i] = end - 13;
+      st[ST_OFAST + 2 * i] = laneOEnd - 8;
+      st[ST_K + i] = i * LOG_REGION;
+      st[ST_END + i] = end;
+      st[ST_OEND + i] = laneOEnd;
+      // Window b * T itself is checked by the lane before (the crossing of its boundary); block 0's gap must be 0.
+      st[ST_FLAGS + i] = b === 0 && gap !== 0 ? FLAG_GAP : 0;
+    }
+  }
+
+  /** Output byte of group element o with exponent x (spec §2), nibble read from the group's nibble view. */
+  function laneByte(G: Group, o: number, x: number): number {
+    const j = o + G.odd;
+    const v = G.nd.getUint8(j >>> 1);
     const q = j & 1 ? v & 15 : v >>> 4;
     return ((q & 8) << 4) | (x << 3) | (q & 7);
   }
 
   /**
-   * The rare path of one lookup at p: a code longer than 12 bits first, and/or a window boundary crossed (at most
-   * one: spans are <= 16 bits, windows 64). Updates L.p, L.o, L.nw, L.thread, L.flags.
+   * The check of the window boundary crossed by a code run at p (codes start at p + the set bits of `mask`, the run
+   * ends at p + span, span <= 16): the boundary is x = (p + span) rounded down to 64 (relative), checked by
+   * windowCheck when live. Returns FLAG_* bits.
    */
-  function rarePath(s: Uint8Array, g: Geometry, t: DecodeTablesFast, L: Lane, p: number, o: number, m: number): void {
-    let span = m & 127;
-    let mask = m >>> 10;
-    let cnt = (m >>> 7) & 7;
-    if (span === LONG) {
-      const x = slowSymbol(s, L.exBase, t, p);
-      if (o < L.oEnd) L.ob[o] = laneByte(L, o, x & 15);
-      span = x >>> 4;
-      mask = 1;
-      cnt = 1;
-    }
-    const pn = p + span;
-    if (L.nw <= pn) {
-      if (L.nw < L.live) L.flags |= windowCheck(s, g, L.thread, L.nw - p, span, mask, L.oBase + o);
-      L.thread++;
-      L.nw += 64;
-    }
-    L.p = pn;
-    L.o = o + cnt;
-  }
-
-  /** Decodes one lane to its end: 12-bit multi-symbol lookups while far from the end, then one code at a time. */
-  function finishLane(s: Uint8Array, g: Geometry, t: DecodeTablesFast, L: Lane): void {
-    const DEC = t.dec;
-    const ex = L.ex;
-    const od = L.od;
-    const nd = L.nd;
-    const odd = L.odd;
-    let p = L.p;
-    let o = L.o;
-    let nw = L.nw;
-    // Two lookups per step from one 32-bit load: after the first lookup's <= 12 bits, 13 more valid bits remain.
-    // A step advances <= 32 bits and 8 elements, and its second nibble load must stay inside the stream.
-    const pFast = L.end - K;
-    const oFast = L.oEnd - 12;
-    for (;;) {
-      let steps = Math.min((pFast - p) >> 5, (oFast - o) >> 3);
-      if (steps < 0) break;
-      for (; steps >= 0; steps--) {
-        const w = ex.getUint32(p >>> 3) << (p & 7);
-        const i1 = w >>> 20;
-        const m1 = DEC[i1];
-        const j1 = o + odd;
-        const v1 = nd.getUint32(j1 >>> 1) << ((j1 & 1) << 2);
-        const x1 = (v1 >>> 28) | ((v1 >>> 16) & 0xf00) | ((v1 >>> 4) & 0xf0000) | ((v1 << 8) & 0xf000000);
-        od.setUint32(o, (m1 & 0x78787878) | (x1 & 0x07070707) | ((x1 & 0x08080808) << 4), true);
-        const c1 = (m1 >>> 7) & 15;
-        const p1 = p + c1;
-        if (((nw - 1 - p1) | m1) < 0) {
-          L.nw = nw;
-          rarePath(s, g, t, L, p, o, t.meta[i1]);
-          if (L.flags & FLAG_GAP) return;
-          p = L.p;
-          o = L.o;
-          nw = L.nw;
-          continue;
-        }
-        const o1 = o + (m1 & 7);
-        const i2 = (w << c1) >>> 20;
-        const m2 = DEC[i2];
-        const j2 = o1 + odd;
-        const v2 = nd.getUint32(j2 >>> 1) << ((j2 & 1) << 2);
-        const x2 = (v2 >>> 28) | ((v2 >>> 16) & 0xf00) | ((v2 >>> 4) & 0xf0000) | ((v2 << 8) & 0xf000000);
-        od.setUint32(o1, (m2 & 0x78787878) | (x2 & 0x07070707) | ((x2 & 0x08080808) << 4), true);
-        const p2 = p1 + ((m2 >>> 7) & 15);
-        if (((nw - 1 - p2) | m2) < 0) {
-          L.nw = nw;
-          rarePath(s, g, t, L, p1, o1, t.meta[i2]);
-          if (L.flags & FLAG_GAP) return;
-          p = L.p;
-          o = L.o;
-          nw = L.nw;
-          continue;
-        }
-        o = o1 + (m2 & 7);
-        p = p2;
-      }
-    }
-    // Then one lookup per step.
-    const oFast1 = L.oEnd - 8;
-    for (;;) {
-      let steps = Math.min((pFast - p) >> 4, (oFast1 - o) >> 2);
-      if (steps < 0) break;
-      for (; steps >= 0; steps--) {
-        const idx = (ex.getUint32(p >>> 3) << (p & 7)) >>> 20;
-        const m = DEC[idx];
-        const j = o + odd;
-        const v = nd.getUint32(j >>> 1) << ((j & 1) << 2);
-        const x = (v >>> 28) | ((v >>> 16) & 0xf00) | ((v >>> 4) & 0xf0000) | ((v << 8) & 0xf000000);
-        od.setUint32(o, (m & 0x78787878) | (x & 0x07070707) | ((x & 0x08080808) << 4), true);
-        const pn = p + ((m >>> 7) & 15);
-        if (((nw - 1 - pn) | m) < 0) {
-          L.nw = nw;
-          rarePath(s, g, t, L, p, o, t.meta[idx]);
-          if (L.flags & FLAG_GAP) return;
-          p = L.p;
-          o = L.o;
-          nw = L.nw;
-        } else {
-          o += m & 7;
-          p = pn;
-        }
-      }
-    }
-    // Tail: one code at a time, writes clamped to the lane's range.
-    const ob = L.ob;
-    const end = L.end;
-    const oEnd = L.oEnd;
-    L.nw = nw;
-    while (p < end) {
-      const x = slowSymbol(s, L.exBase, t, p);
-      if (o < oEnd) ob[o] = laneByte(L, o, x & 15);
-      const pn = p + (x >>> 4);
-      if (L.nw <= pn) {
-        if (L.nw < L.live) L.flags |= windowCheck(s, g, L.thread, L.nw - p, x >>> 4, 1, L.oBase + o);
-        if (L.flags & FLAG_GAP) return;
-        L.thread++;
-        L.nw += 64;
-      }
-      o++;
-      p = pn;
-    }
-    L.p = p;
-    L.o = o;
+  function crossing(s: Uint8Array, g: Geometry, G: Group, p: number, o: number, span: number, mask: number): number {
+    const x = (p + span) & ~63;
+    return x < G.live ? windowCheck(s, g, G.thread0 + x / 64, x - p, span, mask, G.oBase + o) : 0;
   }
 
   /**
-   * Two lanes interleaved (independent dependency chains) while both are far from their ends. The inner loop runs a
-   * precomputed number of steps that cannot reach either lane's end (a step advances <= 16 bits and 4 elements), so
-   * it tests only the rare-path trigger: a window boundary crossed or a code longer than 12 bits (DEC bit 31).
+   * Lane i's next code, one at a time (a code longer than 12 bits, or the lane's last bits): written whole (clamped
+   * to the lane), its window crossing checked at once. Returns false when the lane has reached its end.
    */
-  function twoLanes(s: Uint8Array, g: Geometry, t: DecodeTablesFast, A: Lane, B: Lane): void {
-    const DEC = t.dec;
-    const ea = A.ex, eb = B.ex, da = A.od, db = B.od, na = A.nd, nb = B.nd;
-    const oddA = A.odd, oddB = B.odd;
-    let p = A.p, o = A.o, nw = A.nw;
-    let q = B.p, r = B.o, nv = B.nw;
-    const pFast = A.end - K, oFast = A.oEnd - 8;
-    const qFast = B.end - K, rFast = B.oEnd - 8;
-    for (;;) {
-      let steps = Math.min((pFast - p) >> 4, (oFast - o) >> 2, (qFast - q) >> 4, (rFast - r) >> 2);
-      if (steps < 0) break;
-      for (; steps >= 0; steps--) {
-        const ia = (ea.getUint32(p >>> 3) << (p & 7)) >>> 20;
-        const ib = (eb.getUint32(q >>> 3) << (q & 7)) >>> 20;
-        const ma = DEC[ia];
-        const mb = DEC[ib];
-        const ja = o + oddA;
-        const jb = r + oddB;
-        const va = na.getUint32(ja >>> 1) << ((ja & 1) << 2);
-        const vb = nb.getUint32(jb >>> 1) << ((jb & 1) << 2);
-        // The 4 nibbles at bits 31-16 of va, spread to byte lanes 0-3, sign to bit 7 (no table lookups).
-        const xa = (va >>> 28) | ((va >>> 16) & 0xf00) | ((va >>> 4) & 0xf0000) | ((va << 8) & 0xf000000);
-        const xb = (vb >>> 28) | ((vb >>> 16) & 0xf00) | ((vb >>> 4) & 0xf0000) | ((vb << 8) & 0xf000000);
-        da.setUint32(o, (ma & 0x78787878) | (xa & 0x07070707) | ((xa & 0x08080808) << 4), true);
-        db.setUint32(r, (mb & 0x78787878) | (xb & 0x07070707) | ((xb & 0x08080808) << 4), true);
-        const pn = p + ((ma >>> 7) & 15);
-        const qn = q + ((mb >>> 7) & 15);
-        if (((nw - 1 - pn) | ma) < 0) {
-          A.nw = nw;
-          rarePath(s, g, t, A, p, o, t.meta[ia]);
-          if (A.flags & FLAG_GAP) return;
-          p = A.p;
-          o = A.o;
-          nw = A.nw;
-        } else {
-          o += ma & 7;
-          p = pn;
-        }
-        if (((nv - 1 - qn) | mb) < 0) {
-          B.nw = nv;
-          rarePath(s, g, t, B, q, r, t.meta[ib]);
-          if (B.flags & FLAG_GAP) return;
-          q = B.p;
-          r = B.o;
-          nv = B.nw;
-        } else {
-          r += mb & 7;
-          q = qn;
-        }
-      }
-    }
-    A.p = p; A.o = o; A.nw = nw;
-    B.p = q; B.o = r; B.nw = nv;
+  function slowCode(s: Uint8Array, g: Geometry, t: DecodeTablesFast, G: Group, i: number): boolean {
+    const st = G.st;
+    const p = st[ST_P + 2 * i];
+    if (p >= st[ST_END + i]) return false;
+    const o = st[ST_O + 2 * i];
+    const x = slowSymbol(s, G.exBase, t, p);
+    if (o < st[ST_OEND + i]) G.ob[o] = laneByte(G, o, x & 15);
+    const pn = p + (x >>> 4);
+    if ((p ^ pn) > 63) st[ST_FLAGS + i] |= crossing(s, g, G, p, o, x >>> 4, 1);
+    st[ST_P + 2 * i] = pn;
+    st[ST_O + 2 * i] = o + 1;
+    return true;
   }
 
-  const GROUP_BLOCKS = 4; // blocks per lane; a group is two lanes
+  // A fast step (fourLanes, oneLane) at bit p, element o: a 12-bit lookup gives the exponents of up to 7 codes,
+  // stored with two unaligned 32-bit stores at o (bytes past the count are garbage that the next store overwrites),
+  // then p, o advance. A step advances <= 12 bits and <= 7 elements. It may start at p <= end - 13, so its codes end
+  // before the lane's end and no fast step reaches the next block's first window (that crossing, which also checks
+  // the block's output position, is slowCode's; lanes are single blocks, so no other crossing is a block start), and
+  // at o <= oEnd - 8, so its stores stay in the lane. The loops run a precomputed number of steps that cannot break
+  // either bound (a step that stops at a long code advances nothing) and contain no call and no data-dependent
+  // branch but one that is almost never taken (a code longer than 12 bits: hi bit 31; they return and the caller
+  // decodes it). A step that crosses a window boundary ((p ^ pn) >= 64) is only logged, and checkLog checks the log
+  // once the lane is done: a branch per crossing, taken about every sixth step and unpredictably, cost more.
+
+  /** Four lanes interleaved until one reaches its fast bound (returns 0) or meets a long code (returns 1). */
+  function fourLanes(ex: DataView, od: DataView, LO: Int32Array, HI: Int32Array, LOG: Int32Array, st: Int32Array): number {
+    let pa = st[0], oa = st[1], pb = st[2], ob = st[3], pc = st[4], oc = st[5], pd = st[6], odd = st[7];
+    const pA = st[8], oA = st[9], pB = st[10], oB = st[11], pC = st[12], oC = st[13], pD = st[14], oD = st[15];
+    let ka = st[16], kb = st[17], kc = st[18], kd = st[19];
+    let long = 0;
+    for (;;) {
+      const bitsLeft = Math.min(pA - pa, pB - pb, pC - pc, pD - pd);
+      const outLeft = Math.min(oA - oa, oB - ob, oC - oc, oD - odd);
+      if ((bitsLeft | outLeft) < 0) break;
+      let steps = Math.min(Math.floor(bitsLeft / 12), Math.floor(outLeft / 7));
+      for (; steps >= 0; steps--) {
+        const ia = (ex.getUint32(pa >>> 3) << (pa & 7)) >>> 20;
+        const ib = (ex.getUint32(pb >>> 3) << (pb & 7)) >>> 20;
+        const ic = (ex.getUint32(pc >>> 3) << (pc & 7)) >>> 20;
+        const id = (ex.getUint32(pd >>> 3) << (pd & 7)) >>> 20;
+        const ha = HI[ia];
+        const hb = HI[ib];
+        const hc = HI[ic];
+        const hd = HI[id];
+        if ((ha | hb | hc | hd) < 0) {
+          long = 1;
+          break;
+        }
+        od.setUint32(oa, LO[ia], true);
+        od.setUint32(oa + 4, ha, true);
+        od.setUint32(ob, LO[ib], true);
+        od.setUint32(ob + 4, hb, true);
+        od.setUint32(oc, LO[ic], true);
+        od.setUint32(oc + 4, hc, true);
+        od.setUint32(odd, LO[id], true);
+        od.setUint32(odd + 4, hd, true);
+        const qa = pa + (ha >>> 27);
+        const qb = pb + (hb >>> 27);
+        const qc = pc + (hc >>> 27);
+        const qd = pd + (hd >>> 27);
+        LOG[ka] = pa;
+        ka += (63 - (pa ^ qa)) >>> 31;
+        LOG[kb] = pb;
+        kb += (63 - (pb ^ qb)) >>> 31;
+        LOG[kc] = pc;
+        kc += (63 - (pc ^ qc)) >>> 31;
+        LOG[kd] = pd;
+        kd += (63 - (pd ^ qd)) >>> 31;
+        oa += (ha >>> 24) & 7;
+        ob += (hb >>> 24) & 7;
+        oc += (hc >>> 24) & 7;
+        odd += (hd >>> 24) & 7;
+        pa = qa;
+        pb = qb;
+        pc = qc;
+        pd = qd;
+      }
+      if (long) break;
+    }
+    st[0] = pa; st[1] = oa; st[2] = pb; st[3] = ob; st[4] = pc; st[5] = oc; st[6] = pd; st[7] = odd;
+    st[16] = ka; st[17] = kb; st[18] = kc; st[19] = kd;
+    return long;
+  }
+
+  /** Lane i alone until its fast bound (returns 0) or a long code (returns 1). */
+  function oneLane(ex: DataView, od: DataView, LO: Int32Array, HI: Int32Array, LOG: Int32Array, st: Int32Array, i: number): number {
+    let p = st[ST_P + 2 * i];
+    let o = st[ST_O + 2 * i];
+    let k = st[ST_K + i];
+    const pF = st[ST_PFAST + 2 * i];
+    const oF = st[ST_OFAST + 2 * i];
+    let long = 0;
+    for (;;) {
+      if (((pF - p) | (oF - o)) < 0) break;
+      let steps = Math.min(Math.floor((pF - p) / 12), Math.floor((oF - o) / 7));
+      for (; steps >= 0; steps--) {
+        const idx = (ex.getUint32(p >>> 3) << (p & 7)) >>> 20;
+        const h = HI[idx];
+        if (h < 0) {
+          long = 1;
+          break;
+        }
+        od.setUint32(o, LO[idx], true);
+        od.setUint32(o + 4, h, true);
+        const pn = p + (h >>> 27);
+        LOG[k] = p;
+        k += (63 - (p ^ pn)) >>> 31;
+        o += (h >>> 24) & 7;
+        p = pn;
+      }
+      if (long) break;
+    }
+    st[ST_P + 2 * i] = p;
+    st[ST_O + 2 * i] = o;
+    st[ST_K + i] = k;
+    return long;
+  }
+
+  /** The window checks (§8.3) of lane i's logged crossings; empties its log. */
+  function checkLog(s: Uint8Array, g: Geometry, t: DecodeTablesFast, G: Group, i: number): void {
+    const st = G.st;
+    const META = t.meta;
+    const gaps = s.subarray(g.gapsOffset, g.exponentsOffset);
+    const ex = G.ex;
+    const thread0 = G.thread0;
+    const k1 = st[ST_K + i];
+    let f = 0;
+    for (let j = i * LOG_REGION; j < k1; j++) {
+      const p = LOGP[j];
+      const m = META[(ex.getUint32(p >>> 3) << (p & 7)) >>> 20]; // never LONG: long codes are not fast steps
+      const span = m & 127;
+      const x = (p + span) & ~63;
+      const mm = ((m >>> 10) | (1 << span)) >>> (x - p);
+      const th = thread0 + (x >>> 6);
+      // The first code start at or after x must be x + gap; else windowCheck reports it (positions need no check:
+      // no crossing of a fast step is a block start).
+      if (31 - Math.clz32(mm & -mm) !== ((gaps[th >>> 1] >>> ((~th & 1) << 2)) & 15)) {
+        f |= crossing(s, g, G, p, 0, span, m >>> 10) & FLAG_GAP;
+      }
+    }
+    st[ST_FLAGS + i] |= f;
+    st[ST_K + i] = i * LOG_REGION;
+  }
+
+  /**
+   * Decodes the group's blocks, four lanes at a time, to their ends; returns the OR of their FLAG_* bits (stops at
+   * the first gap error) and leaves the last block's lane in lane state `(b1 - b0 - 1) % 4`.
+   */
+  function decodeGroup(s: Uint8Array, g: Geometry, t: DecodeTablesFast, G: Group): number {
+    const st = G.st;
+    const LO = t.lo;
+    const HI = t.hi;
+    let flags = 0;
+    for (let q0 = G.b0; q0 < G.b1; q0 += 4) {
+      const count = Math.min(4, G.b1 - q0);
+      initLanes(s, g, G, q0, count);
+      if (count === 4) {
+        while (fourLanes(G.ex, G.od, LO, HI, LOGP, st) !== 0) {
+          // A lane met a code longer than 12 bits: decode it (each lane whose next lookup is long), then go on.
+          for (let i = 0; i < 4; i++) {
+            const p = st[ST_P + 2 * i];
+            if (HI[(G.ex.getUint32(p >>> 3) << (p & 7)) >>> 20] < 0) slowCode(s, g, t, G, i);
+          }
+          if ((st[ST_FLAGS] | st[ST_FLAGS + 1] | st[ST_FLAGS + 2] | st[ST_FLAGS + 3]) & FLAG_GAP) return FLAG_GAP;
+        }
+      }
+      for (let i = 0; i < count; i++) {
+        while (oneLane(G.ex, G.od, LO, HI, LOGP, st, i) !== 0) slowCode(s, g, t, G, i);
+        while (slowCode(s, g, t, G, i)) if (st[ST_FLAGS + i] & FLAG_GAP) return FLAG_GAP;
+        checkLog(s, g, t, G, i);
+        flags |= st[ST_FLAGS + i];
+        if (flags & FLAG_GAP) return FLAG_GAP;
+      }
+    }
+    return flags;
+  }
+
+  /**
+   * Spec §7: ORs the sign/mantissa nibble of elements [e0, e1) into out[outOffset + e] — bytes the fast steps wrote
+   * hold only the exponent bits; the OR leaves bytes written whole unchanged — and, when `withCrc`, continues the
+   * raw CRC-32C state c over the finished bytes (§10). 16 elements per step from two 32-bit nibble loads.
+   */
+  function mergeNibbles(
+    c: number, s: Uint8Array, nibblesOffset: number, out: Uint8Array, outOffset: number, e0: number, e1: number,
+    withCrc: boolean,
+  ): number {
+    const head = Math.min(e1, e0 + ((16 - (e0 % 16)) % 16));
+    c = mergeBytes(c, s, nibblesOffset, out, outOffset, e0, head, withCrc);
+    const count = e1 - head - ((e1 - head) % 16);
+    if (count > 0) {
+      const nd = new DataView(s.buffer, s.byteOffset + nibblesOffset + head / 2, count / 2);
+      const od = new DataView(out.buffer, out.byteOffset + outOffset + head, count);
+      if (withCrc) c = mergeWordsCrc(c, nd, od, count);
+      else mergeWords(nd, od, count);
+    }
+    return mergeBytes(c, s, nibblesOffset, out, outOffset, head + count, e1, withCrc);
+  }
+
+  function mergeBytes(
+    c: number, s: Uint8Array, nibblesOffset: number, out: Uint8Array, outOffset: number, e0: number, e1: number,
+    withCrc: boolean,
+  ): number {
+    for (let e = e0; e < e1; e++) {
+      const v = s[nibblesOffset + Math.floor(e / 2)];
+      const q = e % 2 === 1 ? v & 15 : v >>> 4;
+      const b = out[outOffset + e] | ((q & 8) << 4) | (q & 7);
+      out[outOffset + e] = b;
+      if (withCrc) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+    }
+    return c;
+  }
+
+  // Nibbles 0-3 (bits 31-16 of v, element order) spread to the sign and mantissa bits of 4 little-endian byte lanes.
+  //   x = nibble j in lane j; byte = (x & 7) | (x & 8) << 4.
+
+  function mergeWords(nd: DataView, od: DataView, count: number): void {
+    for (let e = 0; e < count; e += 16) {
+      const v = nd.getUint32(e >>> 1);
+      const u = nd.getUint32((e >>> 1) + 4);
+      const a = (v >>> 28) | ((v >>> 16) & 0xf00) | ((v >>> 4) & 0xf0000) | ((v << 8) & 0xf000000);
+      const b = ((v >>> 12) & 0xf) | (v & 0xf00) | ((v << 12) & 0xf0000) | ((v << 24) & 0xf000000);
+      const d = (u >>> 28) | ((u >>> 16) & 0xf00) | ((u >>> 4) & 0xf0000) | ((u << 8) & 0xf000000);
+      const f = ((u >>> 12) & 0xf) | (u & 0xf00) | ((u << 12) & 0xf0000) | ((u << 24) & 0xf000000);
+      od.setUint32(e, od.getUint32(e, true) | (a & 0x07070707) | ((a & 0x08080808) << 4), true);
+      od.setUint32(e + 4, od.getUint32(e + 4, true) | (b & 0x07070707) | ((b & 0x08080808) << 4), true);
+      od.setUint32(e + 8, od.getUint32(e + 8, true) | (d & 0x07070707) | ((d & 0x08080808) << 4), true);
+      od.setUint32(e + 12, od.getUint32(e + 12, true) | (f & 0x07070707) | ((f & 0x08080808) << 4), true);
+    }
+  }
+
+  /** mergeWords, and slicing-by-16 CRC-32C over the 16 finished bytes of each step. */
+  function mergeWordsCrc(c: number, nd: DataView, od: DataView, count: number): number {
+    const t = CRC;
+    for (let e = 0; e < count; e += 16) {
+      const v = nd.getUint32(e >>> 1);
+      const u = nd.getUint32((e >>> 1) + 4);
+      const a = (v >>> 28) | ((v >>> 16) & 0xf00) | ((v >>> 4) & 0xf0000) | ((v << 8) & 0xf000000);
+      const b = ((v >>> 12) & 0xf) | (v & 0xf00) | ((v << 12) & 0xf0000) | ((v << 24) & 0xf000000);
+      const d = (u >>> 28) | ((u >>> 16) & 0xf00) | ((u >>> 4) & 0xf0000) | ((u << 8) & 0xf000000);
+      const f = ((u >>> 12) & 0xf) | (u & 0xf00) | ((u << 12) & 0xf0000) | ((u << 24) & 0xf000000);
+      const wa = od.getUint32(e, true) | (a & 0x07070707) | ((a & 0x08080808) << 4);
+      const wb = od.getUint32(e + 4, true) | (b & 0x07070707) | ((b & 0x08080808) << 4);
+      const wd = od.getUint32(e + 8, true) | (d & 0x07070707) | ((d & 0x08080808) << 4);
+      const wf = od.getUint32(e + 12, true) | (f & 0x07070707) | ((f & 0x08080808) << 4);
+      od.setUint32(e, wa, true);
+      od.setUint32(e + 4, wb, true);
+      od.setUint32(e + 8, wd, true);
+      od.setUint32(e + 12, wf, true);
+      const x = c ^ wa;
+      c =
+        t[3840 + (x & 0xff)] ^ t[3584 + ((x >>> 8) & 0xff)] ^ t[3328 + ((x >>> 16) & 0xff)] ^ t[3072 + (x >>> 24)] ^
+        t[2816 + (wb & 0xff)] ^ t[2560 + ((wb >>> 8) & 0xff)] ^ t[2304 + ((wb >>> 16) & 0xff)] ^ t[2048 + (wb >>> 24)] ^
+        t[1792 + (wd & 0xff)] ^ t[1536 + ((wd >>> 8) & 0xff)] ^ t[1280 + ((wd >>> 16) & 0xff)] ^ t[1024 + (wd >>> 24)] ^
+        t[768 + (wf & 0xff)] ^ t[512 + ((wf >>> 8) & 0xff)] ^ t[256 + ((wf >>> 16) & 0xff)] ^ t[wf >>> 24];
+    }
+    return c;
+  }
+
+  const ST = new Int32Array(ST_SIZE);
 
   function decodeRange(
     s: Uint8Array, g: Geometry, t: DecodeTablesFast, out: Uint8Array, outOffset: number, b0: number, b1: number,
@@ -608,39 +734,27 @@ export function createKernel(): Kernel {
     if (b1 <= b0) return;
     let c = -1; // raw CRC state
     let posFlag = 0;
-    let e = readPos(s, g.positionsOffset + 8 * b0);
+    // Blocks per group: 2048 windows (16 KiB of bitstream, ~50K elements of output) at T <= 512, four blocks above.
+    const perGroup = 4 * Math.max(1, Math.floor(512 / g.T));
     for (let b = b0; b < b1; ) {
-      const mid = Math.min(b + GROUP_BLOCKS, b1);
-      const hi = Math.min(mid + GROUP_BLOCKS, b1);
-      const A = makeLane(s, g, out, outOffset, b, mid);
-      let last = A;
-      if (hi > mid) {
-        const B = makeLane(s, g, out, outOffset, mid, hi);
-        twoLanes(s, g, t, A, B);
-        if ((A.flags | B.flags) & FLAG_GAP) { result[0] = 1; return; }
-        finishLane(s, g, t, B);
-        if (B.flags & FLAG_GAP) { result[0] = 1; return; }
-        posFlag |= B.flags;
-        last = B;
-      }
-      finishLane(s, g, t, A);
-      if (A.flags & FLAG_GAP) { result[0] = 1; return; }
-      posFlag |= A.flags;
+      const hi = Math.min(b + perGroup, b1);
+      const G = makeGroup(s, g, out, outOffset, b, hi, ST);
+      const f = decodeGroup(s, g, t, G);
+      if (f & FLAG_GAP) { result[0] = 1; return; }
+      posFlag |= f;
       if (hi === g.nBlocks) {
         // The last lane must end exactly at `bits` (gap chain) having decoded exactly n codes (positions).
-        if (last.p !== last.live) { result[0] = 1; return; }
-        if (last.oBase + last.o !== g.n) posFlag |= FLAG_POS;
+        const last = (hi - b - 1) % 4;
+        if (ST[ST_P + 2 * last] !== G.live) { result[0] = 1; return; }
+        if (G.oBase + ST[ST_O + 2 * last] !== g.n) posFlag |= FLAG_POS;
       }
-      // CRC of the group's output while it is in cache (pointless once a position is wrong).
-      const e1 = readPos(s, g.positionsOffset + 8 * hi);
-      if (crc && !(posFlag & FLAG_POS)) c = crcRaw(c, out, outOffset + e, outOffset + e1);
-      e = e1;
+      // Nibbles and CRC of the group's output while it is in cache (the CRC is pointless once a position is wrong).
+      c = mergeNibbles(c, s, g.nibblesOffset, out, outOffset, G.oBase, G.oBase + G.oEnd, crc && !(posFlag & FLAG_POS));
       b = hi;
     }
     if (posFlag & FLAG_POS) result[1] = 1;
     result[2] = ~c >>> 0;
   }
-
 
   // -------------------------------------------------------------------------------------------------- encoding
   /** Histogram of exponents and CRC-32C of fp8[start, end) in one pass. */
