@@ -9,7 +9,7 @@
  *  1. exponents: one lane per block, four lanes interleaved (independent dependency chains). One 12-bit lookup
  *     (tables `lo`/`hi`, 2 x 16 KiB: they must stay in L1) yields up to 7 exponents, already shifted into their
  *     byte lanes, with their count and the bits consumed; two unaligned 32-bit stores write them (bytes past the
- *     count are overwritten by the next step). The loops run a precomputed number of steps that cannot reach a
+ *     count are overwritten by the lane's next write). The loops run a precomputed number of steps that cannot reach a
  *     lane's end, contain no call, and branch only on a code longer than 12 bits (hi bit 31, handled outside).
  *     Every typed-array access costs V8 a map, detach and bounds check, so the loops do as few as possible.
  *  2. nibbles and CRC: a word pass ORs the sign/mantissa nibbles of 16 elements per step into the output (spread
@@ -379,7 +379,7 @@ export function createKernel(): Kernel {
   const ST_SIZE = 32;
 
   /** The crossing log: p of every fast step that crossed a window boundary, one region per lane. */
-  const LOG_REGION = 1024 + 2; // > the windows of one block (T <= 1024) + 1
+  const LOG_REGION = 1024 + 2; // a block crosses <= T - 1 boundaries (T <= 1024), + 1 slot for the unconditional store
   const LOGP = new Int32Array(4 * LOG_REGION);
 
   interface Group {
@@ -393,6 +393,7 @@ export function createKernel(): Kernel {
     oEnd: number; // pos[b1] - pos[b0]
     live: number; // bits - W: windows at or past it are dead
     thread0: number; // thread (window) index of W: relative boundary x is thread thread0 + x / 64
+    gaps: Uint8Array; // the gaps section
     b0: number; // the group's blocks [b0, b1), decoded four at a time
     b1: number;
     st: Int32Array; // lane state of the four blocks being decoded
@@ -414,6 +415,7 @@ export function createKernel(): Kernel {
       oEnd,
       live: g.bits - b0 * 64 * g.T,
       thread0: b0 * g.T,
+      gaps: s.subarray(g.gapsOffset, g.exponentsOffset),
       b0,
       b1,
       st,
@@ -478,7 +480,9 @@ export function createKernel(): Kernel {
   }
 
   // A fast step (fourLanes, oneLane) at bit p, element o: a 12-bit lookup gives the exponents of up to 7 codes,
-  // stored with two unaligned 32-bit stores at o (bytes past the count are garbage that the next store overwrites),
+  // stored with two unaligned 32-bit stores at o (bytes past the count are garbage that the lane's next write
+  // overwrites; only a block that decodes fewer codes than its positions say can leave some, and that is reported
+  // as a position mismatch),
   // then p, o advance. A step advances <= 12 bits and <= 7 elements. It may start at p <= end - 13, so its codes end
   // before the lane's end and no fast step reaches the next block's first window (that crossing, which also checks
   // the block's output position, is slowCode's; lanes are single blocks, so no other crossing is a block start), and
@@ -490,61 +494,62 @@ export function createKernel(): Kernel {
 
   /** Four lanes interleaved until one reaches its fast bound (returns 0) or meets a long code (returns 1). */
   function fourLanes(ex: DataView, od: DataView, LO: Int32Array, HI: Int32Array, LOG: Int32Array, st: Int32Array): number {
-    let pa = st[0], oa = st[1], pb = st[2], ob = st[3], pc = st[4], oc = st[5], pd = st[6], odd = st[7];
-    const pA = st[8], oA = st[9], pB = st[10], oB = st[11], pC = st[12], oC = st[13], pD = st[14], oD = st[15];
-    let ka = st[16], kb = st[17], kc = st[18], kd = st[19];
+    let p0 = st[0], o0 = st[1], p1 = st[2], o1 = st[3], p2 = st[4], o2 = st[5], p3 = st[6], o3 = st[7];
+    const pEnd0 = st[8], oEnd0 = st[9], pEnd1 = st[10], oEnd1 = st[11];
+    const pEnd2 = st[12], oEnd2 = st[13], pEnd3 = st[14], oEnd3 = st[15];
+    let k0 = st[16], k1 = st[17], k2 = st[18], k3 = st[19];
     let long = 0;
     for (;;) {
-      const bitsLeft = Math.min(pA - pa, pB - pb, pC - pc, pD - pd);
-      const outLeft = Math.min(oA - oa, oB - ob, oC - oc, oD - odd);
+      const bitsLeft = Math.min(pEnd0 - p0, pEnd1 - p1, pEnd2 - p2, pEnd3 - p3);
+      const outLeft = Math.min(oEnd0 - o0, oEnd1 - o1, oEnd2 - o2, oEnd3 - o3);
       if ((bitsLeft | outLeft) < 0) break;
       let steps = Math.min(Math.floor(bitsLeft / 12), Math.floor(outLeft / 7));
       for (; steps >= 0; steps--) {
-        const ia = (ex.getUint32(pa >>> 3) << (pa & 7)) >>> 20;
-        const ib = (ex.getUint32(pb >>> 3) << (pb & 7)) >>> 20;
-        const ic = (ex.getUint32(pc >>> 3) << (pc & 7)) >>> 20;
-        const id = (ex.getUint32(pd >>> 3) << (pd & 7)) >>> 20;
-        const ha = HI[ia];
-        const hb = HI[ib];
-        const hc = HI[ic];
-        const hd = HI[id];
-        if ((ha | hb | hc | hd) < 0) {
+        const i0 = (ex.getUint32(p0 >>> 3) << (p0 & 7)) >>> 20;
+        const i1 = (ex.getUint32(p1 >>> 3) << (p1 & 7)) >>> 20;
+        const i2 = (ex.getUint32(p2 >>> 3) << (p2 & 7)) >>> 20;
+        const i3 = (ex.getUint32(p3 >>> 3) << (p3 & 7)) >>> 20;
+        const h0 = HI[i0];
+        const h1 = HI[i1];
+        const h2 = HI[i2];
+        const h3 = HI[i3];
+        if ((h0 | h1 | h2 | h3) < 0) {
           long = 1;
           break;
         }
-        od.setUint32(oa, LO[ia], true);
-        od.setUint32(oa + 4, ha, true);
-        od.setUint32(ob, LO[ib], true);
-        od.setUint32(ob + 4, hb, true);
-        od.setUint32(oc, LO[ic], true);
-        od.setUint32(oc + 4, hc, true);
-        od.setUint32(odd, LO[id], true);
-        od.setUint32(odd + 4, hd, true);
-        const qa = pa + (ha >>> 27);
-        const qb = pb + (hb >>> 27);
-        const qc = pc + (hc >>> 27);
-        const qd = pd + (hd >>> 27);
-        LOG[ka] = pa;
-        ka += (63 - (pa ^ qa)) >>> 31;
-        LOG[kb] = pb;
-        kb += (63 - (pb ^ qb)) >>> 31;
-        LOG[kc] = pc;
-        kc += (63 - (pc ^ qc)) >>> 31;
-        LOG[kd] = pd;
-        kd += (63 - (pd ^ qd)) >>> 31;
-        oa += (ha >>> 24) & 7;
-        ob += (hb >>> 24) & 7;
-        oc += (hc >>> 24) & 7;
-        odd += (hd >>> 24) & 7;
-        pa = qa;
-        pb = qb;
-        pc = qc;
-        pd = qd;
+        od.setUint32(o0, LO[i0], true);
+        od.setUint32(o0 + 4, h0, true);
+        od.setUint32(o1, LO[i1], true);
+        od.setUint32(o1 + 4, h1, true);
+        od.setUint32(o2, LO[i2], true);
+        od.setUint32(o2 + 4, h2, true);
+        od.setUint32(o3, LO[i3], true);
+        od.setUint32(o3 + 4, h3, true);
+        const q0 = p0 + (h0 >>> 27);
+        const q1 = p1 + (h1 >>> 27);
+        const q2 = p2 + (h2 >>> 27);
+        const q3 = p3 + (h3 >>> 27);
+        LOG[k0] = p0;
+        k0 += (63 - (p0 ^ q0)) >>> 31;
+        LOG[k1] = p1;
+        k1 += (63 - (p1 ^ q1)) >>> 31;
+        LOG[k2] = p2;
+        k2 += (63 - (p2 ^ q2)) >>> 31;
+        LOG[k3] = p3;
+        k3 += (63 - (p3 ^ q3)) >>> 31;
+        o0 += (h0 >>> 24) & 7;
+        o1 += (h1 >>> 24) & 7;
+        o2 += (h2 >>> 24) & 7;
+        o3 += (h3 >>> 24) & 7;
+        p0 = q0;
+        p1 = q1;
+        p2 = q2;
+        p3 = q3;
       }
       if (long) break;
     }
-    st[0] = pa; st[1] = oa; st[2] = pb; st[3] = ob; st[4] = pc; st[5] = oc; st[6] = pd; st[7] = odd;
-    st[16] = ka; st[17] = kb; st[18] = kc; st[19] = kd;
+    st[0] = p0; st[1] = o0; st[2] = p1; st[3] = o1; st[4] = p2; st[5] = o2; st[6] = p3; st[7] = o3;
+    st[16] = k0; st[17] = k1; st[18] = k2; st[19] = k3;
     return long;
   }
 
@@ -582,29 +587,29 @@ export function createKernel(): Kernel {
     return long;
   }
 
-  /** The window checks (§8.3) of lane i's logged crossings; empties its log. */
-  function checkLog(s: Uint8Array, g: Geometry, t: DecodeTablesFast, G: Group, i: number): void {
+  /**
+   * The gap checks (§8.3) of lane i's logged crossings; empties its log. A logged step crossed boundary x (relative)
+   * and is never a long code (those do not advance) nor a block start (see the fast step); the first code start at
+   * or after x, from the step's code-start mask, must be x + gap of window thread0 + x / 64.
+   */
+  function checkLog(t: DecodeTablesFast, G: Group, i: number): void {
     const st = G.st;
     const META = t.meta;
-    const gaps = s.subarray(g.gapsOffset, g.exponentsOffset);
+    const gaps = G.gaps;
     const ex = G.ex;
     const thread0 = G.thread0;
     const k1 = st[ST_K + i];
-    let f = 0;
+    let bad = 0;
     for (let j = i * LOG_REGION; j < k1; j++) {
       const p = LOGP[j];
-      const m = META[(ex.getUint32(p >>> 3) << (p & 7)) >>> 20]; // never LONG: long codes are not fast steps
+      const m = META[(ex.getUint32(p >>> 3) << (p & 7)) >>> 20];
       const span = m & 127;
       const x = (p + span) & ~63;
       const mm = ((m >>> 10) | (1 << span)) >>> (x - p);
       const th = thread0 + (x >>> 6);
-      // The first code start at or after x must be x + gap; else windowCheck reports it (positions need no check:
-      // no crossing of a fast step is a block start).
-      if (31 - Math.clz32(mm & -mm) !== ((gaps[th >>> 1] >>> ((~th & 1) << 2)) & 15)) {
-        f |= crossing(s, g, G, p, 0, span, m >>> 10) & FLAG_GAP;
-      }
+      bad |= (31 - Math.clz32(mm & -mm)) ^ ((gaps[th >>> 1] >>> ((~th & 1) << 2)) & 15);
     }
-    st[ST_FLAGS + i] |= f;
+    if (bad !== 0) st[ST_FLAGS + i] |= FLAG_GAP;
     st[ST_K + i] = i * LOG_REGION;
   }
 
@@ -633,7 +638,7 @@ export function createKernel(): Kernel {
       for (let i = 0; i < count; i++) {
         while (oneLane(G.ex, G.od, LO, HI, LOGP, st, i) !== 0) slowCode(s, g, t, G, i);
         while (slowCode(s, g, t, G, i)) if (st[ST_FLAGS + i] & FLAG_GAP) return FLAG_GAP;
-        checkLog(s, g, t, G, i);
+        checkLog(t, G, i);
         flags |= st[ST_FLAGS + i];
         if (flags & FLAG_GAP) return FLAG_GAP;
       }
@@ -642,7 +647,7 @@ export function createKernel(): Kernel {
   }
 
   /**
-   * Spec §7: ORs the sign/mantissa nibble of elements [e0, e1) into out[outOffset + e] — bytes the fast steps wrote
+   * Spec §9 (§2): ORs the sign/mantissa nibble of elements [e0, e1) into out[outOffset + e] — bytes the fast steps wrote
    * hold only the exponent bits; the OR leaves bytes written whole unchanged — and, when `withCrc`, continues the
    * raw CRC-32C state c over the finished bytes (§10). 16 elements per step from two 32-bit nibble loads.
    */
