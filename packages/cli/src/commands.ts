@@ -17,6 +17,8 @@ import {
   resolveBackend,
   type DecodeOptions,
 } from '@ecf8/core';
+// The fast pure-TypeScript codec (streams and decoded bytes identical to the reference's; registers `cpu-fast`).
+import { encodeFast } from '@ecf8/fast';
 import { backendLoadErrors, loadOptionalBackends } from './backends.js';
 import { writeAtomically, writeBytes } from './io.js';
 import { inspectModelFile, modelCommands, MODEL_USAGE, MODEL_VALUE_FLAGS } from './model-commands.js';
@@ -165,7 +167,7 @@ async function cmdEncode(args: string[], p: Parsed, json: boolean, out: (s: stri
   const T = intFlag(p, ['--threads-per-block', '-t']);
   const fp8 = readInput(inPath);
   const t0 = performance.now();
-  const stream = encode(fp8, { threadsPerBlock: T });
+  const stream = encodeFast(fp8, { threadsPerBlock: T });
   const ms = performance.now() - t0;
   await writeAtomically(outPath, (tmp) => writeBytes(tmp, stream));
   const summary = { input: inPath, output: outPath, elements: fp8.length, inputBytes: fp8.length, outputBytes: stream.length, ratio: fp8.length ? stream.length / fp8.length : 0, encodeMBps: Number(mb(fp8.length, ms)) || 0 };
@@ -180,7 +182,8 @@ async function cmdDecode(args: string[], p: Parsed, json: boolean, out: (s: stri
   const name = p.flags.get('--backend');
   if (name === true) throw new UsageError('--backend needs a name');
   await loadOptionalBackends();
-  const backend = name ? await resolveBackend(name) : getBackend('reference')!;
+  // Default: the single-thread fast CPU decoder (same bytes, same error codes as the reference).
+  const backend = name ? await resolveBackend(name) : (getBackend('cpu-fast') ?? getBackend('reference')!);
   const stream = readInput(inPath);
   const t0 = performance.now();
   const fp8 = await backend.decode(stream, options);

@@ -246,9 +246,8 @@ export function stitch(out: Uint8Array, plan: EncodePlan, partials: number[]): v
   }
 }
 
-/** Encodes FP8 bytes; the stream is byte-identical to @ecf8/core's `encode` for the same input and T. */
-export function encodeFast(fp8: Uint8Array, options: EncodeOptions = {}): Uint8Array {
-  const T = checkEncodeArgs(fp8, options);
+/** Histogram pass and code choice of a single-thread encode (ranges of at most kernel.MAX_RANGE elements). */
+function planFast(fp8: Uint8Array, T: number): { plan: EncodePlan; cuts: number[] } {
   const n = fp8.length;
   const cuts = splitRanges(n, 1);
   const hists: Float64Array[] = [];
@@ -258,10 +257,36 @@ export function encodeFast(fp8: Uint8Array, options: EncodeOptions = {}): Uint8A
     crcs.push(kernel.scan(fp8, cuts[r], cuts[r + 1], h));
     hists.push(h);
   }
-  const plan = planEncode(n, T, cuts, hists, crcs);
+  return { plan: planEncode(n, T, cuts, hists, crcs), cuts };
+}
+
+/** Encodes FP8 bytes; the stream is byte-identical to @ecf8/core's `encode` for the same input and T. */
+export function encodeFast(fp8: Uint8Array, options: EncodeOptions = {}): Uint8Array {
+  const T = checkEncodeArgs(fp8, options);
+  const { plan, cuts } = planFast(fp8, T);
   const out = new Uint8Array(plan.layout.streamSize);
   encodeWithPlan(fp8, plan, cuts, out);
   return out;
+}
+
+/**
+ * Encodes into `out[offset ..)` (a reusable workspace, e.g. one buffer of core's `maxEncodedSize` for the largest
+ * tensor) and returns the stream's length; the bytes are those of {@link encodeFast}. Throws ECF8_OUTPUT_TOO_SMALL,
+ * writing nothing, when the stream does not fit.
+ */
+export function encodeFastInto(fp8: Uint8Array, out: Uint8Array, offset = 0, options: EncodeOptions = {}): number {
+  const T = checkEncodeArgs(fp8, options);
+  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
+  const { plan, cuts } = planFast(fp8, T);
+  const size = plan.layout.streamSize;
+  if (offset > out.length || out.length - offset < size) {
+    fail(ErrorCode.OUTPUT_TOO_SMALL, `the stream needs ${size} bytes; the output holds ${Math.max(0, out.length - offset)} at offset ${offset}`);
+  }
+  const region = out.subarray(offset, offset + size);
+  region.fill(0); // the kernel ORs gaps and partial bytes into zeroed memory; every padding byte is zero (spec §3)
+  encodeWithPlan(fp8, plan, cuts, region);
+  return size;
 }
 
 export function encodeWithPlan(fp8: Uint8Array, plan: EncodePlan, cuts: number[], out: Uint8Array): void {

@@ -6,7 +6,7 @@ import { registerBackend, type DecodeOptions, type Ecf8Backend } from '@ecf8/cor
 import { decodeFast, decodeFastInto } from './codec.js';
 import { decodeParallel, decodeParallelInto, workersAvailable, type ParallelOptions } from './workers.js';
 
-export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, validateMetadataFast } from './codec.js';
+export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, validateMetadataFast } from './codec.js';
 export {
   decodeParallel,
   decodeParallelInto,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries.js';
 import fc from 'fast-check';
-import { decode as referenceDecode, encode as referenceEncode, crc32c as referenceCrc } from '@ecf8/core';
+import { decode as referenceDecode, encode as referenceEncode, crc32c as referenceCrc, maxEncodedSize } from '@ecf8/core';
 import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
 import {
@@ -15,6 +15,7 @@ import {
   decodeParallel,
   decodeParallelInto,
   encodeFast,
+  encodeFastInto,
   encodeParallel,
   WorkerPool,
 } from '../src/index.js';
@@ -90,6 +91,31 @@ describe('properties (fast-check)', () => {
       }),
       { numRuns: 60, seed: 12 },
     );
+  });
+
+  it('encodeFastInto writes the encodeFast bytes into a dirty workspace at an offset, and nothing else', () => {
+    fc.assert(
+      fc.property(skewedFp8(20_000), T, fc.integer({ min: 0, max: 9 }), (a, t, offset) => {
+        const want = encodeFast(a, { threadsPerBlock: t });
+        const work = new Uint8Array(offset + maxEncodedSize(a.length, t) + 5).fill(0xa5);
+        const size = encodeFastInto(a, work, offset, { threadsPerBlock: t });
+        expect(size).toBe(want.length);
+        expect(firstDifference(work.subarray(offset, offset + size), want)).toBe(-1);
+        expect(work.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+        expect(work.subarray(offset + size).every((b) => b === 0xa5)).toBe(true);
+      }),
+      { numRuns: 40, seed: 13 },
+    );
+  });
+
+  it('encodeFastInto: a workspace too small fails with OUTPUT_TOO_SMALL and is left untouched; bad arguments fail', () => {
+    const a = encodeFast(new Uint8Array(1000).fill(0x38)).length;
+    const work = new Uint8Array(a - 1).fill(7);
+    expect(codeOf(() => encodeFastInto(new Uint8Array(1000).fill(0x38), work))).toBe('ECF8_OUTPUT_TOO_SMALL');
+    expect(work.every((b) => b === 7)).toBe(true);
+    expect(codeOf(() => encodeFastInto(new Uint8Array(10), new Uint8Array(1000), 1001))).toBe('ECF8_OUTPUT_TOO_SMALL');
+    expect(codeOf(() => encodeFastInto(new Uint8Array(10), new Uint8Array(1000), -1))).toBe('ECF8_INVALID_ARGUMENT');
+    expect(codeOf(() => encodeFastInto(new Uint8Array(10), [] as unknown as Uint8Array))).toBe('ECF8_INVALID_ARGUMENT');
   });
 
   it('range-split encoding (as workers do it, many tiny ranges) is byte-identical', () => {

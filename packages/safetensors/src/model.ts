@@ -7,15 +7,15 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
-  decodeInto,
   DEFAULT_THREADS_PER_BLOCK,
   deriveSizes,
-  encodeInto,
   maxEncodedSize,
   ErrorCode,
   isValidThreadsPerBlock,
   readHeader as readStreamHeader,
 } from '@ecf8/core';
+// The fast pure-TypeScript codec: byte-identical streams and bytes to @ecf8/core's reference codec, 2.5-6x faster.
+import { decodeFastInto, encodeFastInto } from '@ecf8/fast';
 import { addContext, ModelErrorCode, modelFail } from './errors.js';
 import {
   elementAlignment,
@@ -45,9 +45,9 @@ export const CONTAINER_VERSION = '1';
 /** Suffix of the stored name of a compressed tensor (`.1`, `.2`, ... appended if that name is taken). */
 export const STREAM_SUFFIX = '.ecf8';
 
-/** Encodes FP8 bytes into a stream (default: the reference encoder of @ecf8/core). */
+/** Encodes FP8 bytes into a stream (default: @ecf8/fast's encoder, whose streams are the reference encoder's bytes). */
 export type StreamEncoder = (fp8: Uint8Array, threadsPerBlock: number) => Uint8Array | Promise<Uint8Array>;
-/** Decodes a stream into `out` (exactly its element count), resolving to the count (default: @ecf8/core decodeInto). */
+/** Decodes a stream into `out` (exactly its element count), resolving to the count (default: @ecf8/fast decodeFastInto). */
 export type StreamDecoder = (stream: Uint8Array, out: Uint8Array) => number | Promise<number>;
 
 export interface CompressOptions {
@@ -143,7 +143,7 @@ export async function compressFile(input: string, output: string, options: Compr
   const t0 = performance.now();
   const T = options.threadsPerBlock ?? DEFAULT_THREADS_PER_BLOCK;
   if (!isValidThreadsPerBlock(T)) modelFail(ErrorCode.INVALID_ARGUMENT, `threads per block ${T} is not a power of two in 1..1024`);
-  // Default: the reference encoder writing into one workspace reused for every tensor (sized for the largest), so
+  // Default: the fast encoder writing into one workspace reused for every tensor (sized for the largest), so
   // memory stays near two tensors' worth instead of one new stream buffer per tensor waiting for the collector. The
   // returned view is written out before the next tensor is encoded.
   const work = { buf: new Uint8Array(0) };
@@ -155,7 +155,7 @@ export async function compressFile(input: string, output: string, options: Compr
         work.buf = new Uint8Array(0); // drop the old workspace before allocating the larger one
         work.buf = new Uint8Array(need);
       }
-      return work.buf.subarray(0, encodeInto(fp8, work.buf, 0, { threadsPerBlock: t }));
+      return work.buf.subarray(0, encodeFastInto(fp8, work.buf, 0, { threadsPerBlock: t }));
     });
   const { fh, size, header } = await openSafetensors(input).catch((e) => {
     throw addContext(e, input);
@@ -407,7 +407,7 @@ async function restore(
   return results;
 }
 
-const defaultDecoder: StreamDecoder = (stream, out) => decodeInto(stream, out, 0);
+const defaultDecoder: StreamDecoder = (stream, out) => decodeFastInto(stream, out, 0);
 
 function summary(input: string, output: string | null, size: number, layout: CompressedLayout, tensors: TensorResult[], t0: number): FileResult {
   const fp8 = tensors.filter((t) => t.compressed);
