@@ -607,7 +607,7 @@ export function createKernel(): Kernel {
       const x = (p + span) & ~63;
       const mm = ((m >>> 10) | (1 << span)) >>> (x - p);
       const th = thread0 + (x >>> 6);
-      bad |= (31 - Math.clz32(mm & -mm)) ^ ((gaps[th >>> 1] >>> ((~th & 1) << 2)) & 15);
+      bad |= (31 - Math.clz32(mm & -mm)) ^ gapAt(gaps, 0, th);
     }
     if (bad !== 0) st[ST_FLAGS + i] |= FLAG_GAP;
     st[ST_K + i] = i * LOG_REGION;
@@ -649,7 +649,7 @@ export function createKernel(): Kernel {
   /**
    * Spec §9 (§2): ORs the sign/mantissa nibble of elements [e0, e1) into out[outOffset + e] — bytes the fast steps wrote
    * hold only the exponent bits; the OR leaves bytes written whole unchanged — and, when `withCrc`, continues the
-   * raw CRC-32C state c over the finished bytes (§10). 16 elements per step from two 32-bit nibble loads.
+   * raw CRC-32C state c over the finished bytes (§10).
    */
   function mergeNibbles(
     c: number, s: Uint8Array, nibblesOffset: number, out: Uint8Array, outOffset: number, e0: number, e1: number,
@@ -661,8 +661,7 @@ export function createKernel(): Kernel {
     if (count > 0) {
       const nd = new DataView(s.buffer, s.byteOffset + nibblesOffset + head / 2, count / 2);
       const od = new DataView(out.buffer, out.byteOffset + outOffset + head, count);
-      if (withCrc) c = mergeWordsCrc(c, nd, od, count);
-      else mergeWords(nd, od, count);
+      c = mergeWords(c, nd, od, count, withCrc);
     }
     return mergeBytes(c, s, nibblesOffset, out, outOffset, head + count, e1, withCrc);
   }
@@ -681,26 +680,13 @@ export function createKernel(): Kernel {
     return c;
   }
 
-  // Nibbles 0-3 (bits 31-16 of v, element order) spread to the sign and mantissa bits of 4 little-endian byte lanes.
-  //   x = nibble j in lane j; byte = (x & 7) | (x & 8) << 4.
-
-  function mergeWords(nd: DataView, od: DataView, count: number): void {
-    for (let e = 0; e < count; e += 16) {
-      const v = nd.getUint32(e >>> 1);
-      const u = nd.getUint32((e >>> 1) + 4);
-      const a = (v >>> 28) | ((v >>> 16) & 0xf00) | ((v >>> 4) & 0xf0000) | ((v << 8) & 0xf000000);
-      const b = ((v >>> 12) & 0xf) | (v & 0xf00) | ((v << 12) & 0xf0000) | ((v << 24) & 0xf000000);
-      const d = (u >>> 28) | ((u >>> 16) & 0xf00) | ((u >>> 4) & 0xf0000) | ((u << 8) & 0xf000000);
-      const f = ((u >>> 12) & 0xf) | (u & 0xf00) | ((u << 12) & 0xf0000) | ((u << 24) & 0xf000000);
-      od.setUint32(e, od.getUint32(e, true) | (a & 0x07070707) | ((a & 0x08080808) << 4), true);
-      od.setUint32(e + 4, od.getUint32(e + 4, true) | (b & 0x07070707) | ((b & 0x08080808) << 4), true);
-      od.setUint32(e + 8, od.getUint32(e + 8, true) | (d & 0x07070707) | ((d & 0x08080808) << 4), true);
-      od.setUint32(e + 12, od.getUint32(e + 12, true) | (f & 0x07070707) | ((f & 0x08080808) << 4), true);
-    }
-  }
-
-  /** mergeWords, and slicing-by-16 CRC-32C over the 16 finished bytes of each step. */
-  function mergeWordsCrc(c: number, nd: DataView, od: DataView, count: number): number {
+  /**
+   * The word pass: 16 elements (element-aligned nibble bytes) per step from two 32-bit nibble loads, and, when
+   * `withCrc`, slicing-by-16 CRC-32C over the 16 finished bytes (fused: the words are in registers). Nibbles 0-3
+   * (bits 31-16 of v, element order) are spread to 4 little-endian byte lanes, x = nibble j in lane j, byte =
+   * (x & 7) | (x & 8) << 4.
+   */
+  function mergeWords(c: number, nd: DataView, od: DataView, count: number, withCrc: boolean): number {
     const t = CRC;
     for (let e = 0; e < count; e += 16) {
       const v = nd.getUint32(e >>> 1);
@@ -717,12 +703,14 @@ export function createKernel(): Kernel {
       od.setUint32(e + 4, wb, true);
       od.setUint32(e + 8, wd, true);
       od.setUint32(e + 12, wf, true);
-      const x = c ^ wa;
-      c =
-        t[3840 + (x & 0xff)] ^ t[3584 + ((x >>> 8) & 0xff)] ^ t[3328 + ((x >>> 16) & 0xff)] ^ t[3072 + (x >>> 24)] ^
-        t[2816 + (wb & 0xff)] ^ t[2560 + ((wb >>> 8) & 0xff)] ^ t[2304 + ((wb >>> 16) & 0xff)] ^ t[2048 + (wb >>> 24)] ^
-        t[1792 + (wd & 0xff)] ^ t[1536 + ((wd >>> 8) & 0xff)] ^ t[1280 + ((wd >>> 16) & 0xff)] ^ t[1024 + (wd >>> 24)] ^
-        t[768 + (wf & 0xff)] ^ t[512 + ((wf >>> 8) & 0xff)] ^ t[256 + ((wf >>> 16) & 0xff)] ^ t[wf >>> 24];
+      if (withCrc) {
+        const x = c ^ wa;
+        c =
+          t[3840 + (x & 0xff)] ^ t[3584 + ((x >>> 8) & 0xff)] ^ t[3328 + ((x >>> 16) & 0xff)] ^ t[3072 + (x >>> 24)] ^
+          t[2816 + (wb & 0xff)] ^ t[2560 + ((wb >>> 8) & 0xff)] ^ t[2304 + ((wb >>> 16) & 0xff)] ^ t[2048 + (wb >>> 24)] ^
+          t[1792 + (wd & 0xff)] ^ t[1536 + ((wd >>> 8) & 0xff)] ^ t[1280 + ((wd >>> 16) & 0xff)] ^ t[1024 + (wd >>> 24)] ^
+          t[768 + (wf & 0xff)] ^ t[512 + ((wf >>> 8) & 0xff)] ^ t[256 + ((wf >>> 16) & 0xff)] ^ t[wf >>> 24];
+      }
     }
     return c;
   }
