@@ -152,6 +152,19 @@ async function benchDataset(ds: CorpusDataset, pool: WorkerPool, gpus: Ecf8Backe
     enc: MB / (await time(fastRuns, () => encodeParallel(shared, { pool }))),
     dec: MB / (await time(fastRuns, () => decodeParallelInto(streamShared, outShared, 0, { pool }))),
   });
+  // What a web page without cross-origin isolation gets: no SharedArrayBuffer, each worker gets a copy of its slice.
+  const transfer = { pool, transport: 'transfer' as const };
+  if (!same(await encodeParallel(fp8, transfer), stream)) throw new Error(`${ds.name}: transfer encoder differs from the reference`);
+  out.fill(0);
+  await decodeParallelInto(stream, out, 0, transfer);
+  if (!same(out, fp8)) throw new Error(`${ds.name}: transfer decode mismatch`);
+  rows.push({
+    codec: `ECF8 cpu-workers, transfer (${threads} threads)`,
+    size: stream.length,
+    enc: MB / (await time(fastRuns, () => encodeParallel(fp8, transfer))),
+    dec: MB / (await time(fastRuns, () => decodeParallelInto(stream, out, 0, transfer))),
+    note: "transport 'transfer' (pages without cross-origin isolation): copies of each worker's slice, results moved back",
+  });
   for (const g of gpus) {
     const res = await g.decode(stream);
     if (!same(res, fp8)) throw new Error(`${g.name}: decode mismatch`);

@@ -1,10 +1,10 @@
 /**
  * @ecf8/fast — a fast pure-TypeScript ECF8 codec (bit-exact with @ecf8/core) and worker-thread parallel paths.
- * Importing it registers the `cpu-fast` (priority 10) and, in Node, `cpu-workers` (priority 20) backends.
+ * Importing it registers the `cpu-fast` (priority 10) and `cpu-workers` (priority 20) backends.
  */
 import { registerBackend, type DecodeOptions, type Ecf8Backend } from '@ecf8/core';
 import { decodeFast, decodeFastInto } from './codec.js';
-import { decodeParallel, decodeParallelInto, workersAvailable, type ParallelOptions } from './workers.js';
+import { decodeParallel, decodeParallelInto, getDefaultPool, terminateDefaultPool, workersAvailable, type ParallelOptions } from './workers.js';
 
 export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, validateMetadataFast } from './codec.js';
 export {
@@ -32,22 +32,45 @@ export const cpuFastBackend: Ecf8Backend<Uint8Array> = {
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
-/** Worker-thread decoder (Node only as a registered backend; the functions themselves also run in browsers). */
+/**
+ * How long a browser may take to start a worker and answer a first message before cpu-workers is reported
+ * unavailable.
+ */
+const WORKER_START_TIMEOUT_MS = 5000;
+
+/**
+ * Worker-thread decoder: Node `worker_threads`, or Web Workers in browsers (transport 'shared' on cross-origin
+ * isolated pages, 'transfer' on others). In a browser, availability is checked by starting the default pool and
+ * exchanging one message, since a page's Content-Security-Policy can forbid workers from Blob URLs.
+ */
 export const cpuWorkersBackend: Ecf8Backend<Uint8Array> & { options: ParallelOptions } = {
   name: 'cpu-workers',
   options: {},
   isAvailable: async () => {
-    if (!isNode) return { available: false, reason: 'the cpu-workers backend is registered for Node worker_threads only' };
-    return workersAvailable();
+    const a = workersAvailable();
+    if (!a.available || isNode) return a;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
+      });
+      const pool = cpuWorkersBackend.options.pool ?? getDefaultPool();
+      await Promise.race([pool.run(0, { op: 'ping' }), timeout]);
+      return { available: true };
+    } catch (e) {
+      await terminateDefaultPool();
+      return { available: false, reason: `a Web Worker from a Blob URL did not start (${(e as Error)?.message ?? e}); a Content-Security-Policy may forbid it` };
+    } finally {
+      clearTimeout(timer);
+    }
   },
   decode: (stream: Uint8Array, options?: DecodeOptions) => decodeParallel(stream, { ...cpuWorkersBackend.options, ...options }),
   decodeInto: (stream: Uint8Array, target: Uint8Array, offset = 0, options?: DecodeOptions) =>
     decodeParallelInto(stream, target, offset, { ...cpuWorkersBackend.options, ...options }),
   dispose: async () => {
-    const { terminateDefaultPool } = await import('./workers.js');
     await terminateDefaultPool();
   },
 };
 
 registerBackend(cpuFastBackend, 10);
-if (isNode) registerBackend(cpuWorkersBackend, 20);
+registerBackend(cpuWorkersBackend, 20);

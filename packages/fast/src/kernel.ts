@@ -26,7 +26,12 @@
  * rarely-taken branch where a pair crosses a window boundary.
  */
 
-/** Decode geometry of a stream that passed phases A and B (all offsets from the start of `stream`). */
+/**
+ * Decode geometry of a stream that passed phases A and B: section offsets from the start of `stream`. For a worker
+ * that holds only a slice of the stream (workers.ts, transport 'transfer') the offsets are shifted so that the same
+ * absolute indices (thread, block, element, bit) land in the slice; they may then be negative, and the kernel only
+ * ever adds an index of the slice's own range to them.
+ */
 export interface Geometry {
   n: number;
   bits: number;
@@ -111,6 +116,8 @@ export interface Kernel {
     g: Geometry,
     t: EncodeTablesFast,
     out: Uint8Array,
+    /** `fp8[0]` is element `inputBase` (a worker that holds only a slice of the input); default 0. */
+    inputBase?: number,
   ): number;
   /** Largest i1 - i0 of one encodeRange call. */
   MAX_RANGE: number;
@@ -393,7 +400,8 @@ export function createKernel(): Kernel {
     oEnd: number; // pos[b1] - pos[b0]
     live: number; // bits - W: windows at or past it are dead
     thread0: number; // thread (window) index of W: relative boundary x is thread thread0 + x / 64
-    gaps: Uint8Array; // the gaps section
+    s: Uint8Array; // the stream (or a worker's slice of it, §8 offsets in `g` shifted to match)
+    gapsOffset: number; // g.gapsOffset (may be negative for a slice: only indices of the slice's threads are used)
     b0: number; // the group's blocks [b0, b1), decoded four at a time
     b1: number;
     st: Int32Array; // lane state of the four blocks being decoded
@@ -415,7 +423,8 @@ export function createKernel(): Kernel {
       oEnd,
       live: g.bits - b0 * 64 * g.T,
       thread0: b0 * g.T,
-      gaps: s.subarray(g.gapsOffset, g.exponentsOffset),
+      s,
+      gapsOffset: g.gapsOffset,
       b0,
       b1,
       st,
@@ -595,7 +604,8 @@ export function createKernel(): Kernel {
   function checkLog(t: DecodeTablesFast, G: Group, i: number): void {
     const st = G.st;
     const META = t.meta;
-    const gaps = G.gaps;
+    const s = G.s;
+    const gapsOffset = G.gapsOffset;
     const ex = G.ex;
     const thread0 = G.thread0;
     const k1 = st[ST_K + i];
@@ -607,7 +617,7 @@ export function createKernel(): Kernel {
       const x = (p + span) & ~63;
       const mm = ((m >>> 10) | (1 << span)) >>> (x - p);
       const th = thread0 + (x >>> 6);
-      bad |= (31 - Math.clz32(mm & -mm)) ^ gapAt(gaps, 0, th);
+      bad |= (31 - Math.clz32(mm & -mm)) ^ gapAt(s, gapsOffset, th);
     }
     if (bad !== 0) st[ST_FLAGS + i] |= FLAG_GAP;
     st[ST_K + i] = i * LOG_REGION;
@@ -826,7 +836,7 @@ export function createKernel(): Kernel {
 
   function encodeRange(
     fp8: Uint8Array, i0: number, i1: number, p0: number, p1: number, last: boolean, g: Geometry, t: EncodeTablesFast,
-    out: Uint8Array,
+    out: Uint8Array, inputBase = 0,
   ): number {
     if (i1 - i0 > MAX_RANGE) throw new RangeError('encodeRange: range too long');
     const PCL = t.pairCodeLen;
@@ -839,7 +849,7 @@ export function createKernel(): Kernel {
     const ex = out.subarray(exBase);
     const dv = new DataView(out.buffer, out.byteOffset + exBase, out.byteLength - exBase);
     const odv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    const src = fp8.subarray(i0, i1);
+    const src = fp8.subarray(i0 - inputBase, i1 - inputBase);
     const nib = out.subarray(g.nibblesOffset + i0 / 2);
     const n = i1 - i0;
     const liveEnd = Math.min(g.bits - pBase, 0x7fffffff); // windows at or past it are dead

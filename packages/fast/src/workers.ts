@@ -2,8 +2,14 @@
  * Parallel decode and encode across worker threads (Node `worker_threads`; browsers: Web Workers from a Blob URL).
  *
  * Workers evaluate the kernel's own source (`createKernel.toString()`), so there is no separate worker file to
- * ship or configure in a bundler. Data moves through SharedArrayBuffers: pass a stream (and a decodeInto target)
- * that already lives in one to avoid a copy; other inputs are copied into a pooled shared buffer.
+ * ship or configure in a bundler. Two transports move the data:
+ *  - 'shared' (default where SharedArrayBuffer exists: Node, cross-origin-isolated pages): workers read the stream
+ *    and write the output in shared memory. Pass a stream (and a decodeInto target) that already lives in a
+ *    SharedArrayBuffer to avoid a copy; other inputs are copied into a pooled shared buffer.
+ *  - 'transfer' (default where it does not: ordinary web pages): each worker receives a copy of only the parts of
+ *    the stream (or input) its range needs, packed into one ArrayBuffer with the section offsets shifted to match
+ *    (kernel.ts `Geometry`), decodes or encodes into a buffer of its own range's size, and transfers it back; the
+ *    calling thread copies the pieces into place. Every input byte is copied once and every output byte once.
  *
  * Decode splits the stream by blocks (each worker gets a run of blocks whose output sizes are about equal, and
  * reports gap/position flags and the CRC-32C of its output, which the caller combines). Encode runs the histogram
@@ -21,6 +27,7 @@ import {
   kernel,
   planEncode,
   reportPhaseC,
+  type EncodePlan,
   splitRanges,
   stitch,
   finishStream,
@@ -32,6 +39,7 @@ function workerMain(kernelFactory: typeof createKernel): void {
   const k = kernelFactory();
   const R = new Float64Array(4);
   const handle = (m: any): any => {
+    if (m.op === 'ping') return 'pong';
     if (m.op === 'decode') {
       const s = new Uint8Array(m.stream, m.streamByteOffset, m.streamLength);
       const out = new Uint8Array(m.out, m.outByteOffset, m.outLength);
@@ -58,30 +66,29 @@ function workerMain(kernelFactory: typeof createKernel): void {
       const out = new Uint8Array(m.out, 0, m.outLength);
       const tables = k.buildEncodeTables(m.codeLengths);
       const res = [];
-      for (const [i0, i1, p0, p1, last] of m.ranges) res.push(k.encodeRange(fp8, i0, i1, p0, p1, last, m.g, tables, out));
+      for (const [i0, i1, p0, p1, last] of m.ranges) res.push(k.encodeRange(fp8, i0, i1, p0, p1, last, m.g, tables, out, m.inputBase));
       return res;
     }
     return null;
+  };
+  // Transport 'transfer': the message's `giveBack` buffer (its output, or the input slice kept for the next
+  // message) goes back to the caller by transfer, not by copy.
+  const answer = (m: any, post: (reply: unknown, transfer: ArrayBuffer[]) => void): void => {
+    try {
+      const value = handle(m);
+      if (m.giveBack) post({ ok: true, value: { res: value, buffer: m[m.giveBack] } }, [m[m.giveBack]]);
+      else post({ ok: true, value }, []);
+    } catch (e) {
+      post({ ok: false, error: String((e as Error)?.stack ?? e) }, []);
+    }
   };
   const g = globalThis as any;
   if (typeof g.require === 'function' || typeof g.process === 'object') {
     // Node eval worker (CommonJS scope).
     const { parentPort } = g.require('node:worker_threads');
-    parentPort.on('message', (m: any) => {
-      try {
-        parentPort.postMessage({ ok: true, value: handle(m) });
-      } catch (e) {
-        parentPort.postMessage({ ok: false, error: String((e as Error)?.stack ?? e) });
-      }
-    });
+    parentPort.on('message', (m: any) => answer(m, (r, t) => parentPort.postMessage(r, t)));
   } else {
-    g.onmessage = (e: MessageEvent) => {
-      try {
-        g.postMessage({ ok: true, value: handle(e.data) });
-      } catch (err) {
-        g.postMessage({ ok: false, error: String((err as Error)?.stack ?? err) });
-      }
-    };
+    g.onmessage = (e: MessageEvent) => answer(e.data, (r, t) => g.postMessage(r, t));
   }
 }
 
@@ -91,12 +98,14 @@ export const WORKER_SOURCE =
   `(${workerMain.toString()})(${createKernel.toString()});\n`;
 
 interface PoolWorker {
-  post(msg: unknown): void;
+  post(msg: unknown, transfer: ArrayBuffer[]): void;
   onReply: ((reply: { ok: boolean; value?: unknown; error?: string }) => void) | null;
   ref(): void;
   unref(): void;
   terminate(): Promise<unknown> | void;
   chain: Promise<unknown>;
+  /** Messages posted or waiting, not yet answered. */
+  queued: number;
 }
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
@@ -106,12 +115,13 @@ async function spawn(): Promise<PoolWorker> {
     const { Worker } = await import('node:worker_threads');
     const w = new Worker(WORKER_SOURCE, { eval: true });
     const pw: PoolWorker = {
-      post: (m) => w.postMessage(m),
+      post: (m, t) => w.postMessage(m, t),
       onReply: null,
       ref: () => w.ref(),
       unref: () => w.unref(),
       terminate: () => w.terminate(),
       chain: Promise.resolve(),
+      queued: 0,
     };
     w.on('message', (r) => pw.onReply?.(r));
     w.on('error', (e) => pw.onReply?.({ ok: false, error: String(e) }));
@@ -123,23 +133,42 @@ async function spawn(): Promise<PoolWorker> {
   const url = G.URL.createObjectURL(new G.Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   const w = new G.Worker(url);
   const pw: PoolWorker = {
-    post: (m) => w.postMessage(m),
+    post: (m, t) => w.postMessage(m, t),
     onReply: null,
     ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),
     chain: Promise.resolve(),
+    queued: 0,
   };
   w.onmessage = (e: MessageEvent) => pw.onReply?.(e.data);
   w.onerror = (e: ErrorEvent) => pw.onReply?.({ ok: false, error: e.message });
   return pw;
 }
 
-/** Whether this environment can run the worker paths (shared memory + workers). */
+/**
+ * Whether this environment can run the worker paths: Node, or a browser with Web Workers and Blob URLs. (Without
+ * SharedArrayBuffer — a page that is not cross-origin isolated — they use transport 'transfer'.)
+ */
 export function workersAvailable(): { available: true } | { available: false; reason: string } {
-  if (typeof SharedArrayBuffer !== 'function') return { available: false, reason: 'SharedArrayBuffer is unavailable (browsers need cross-origin isolation)' };
-  if (!isNode && typeof (globalThis as any).Worker !== 'function') return { available: false, reason: 'no Web Worker support' };
+  if (isNode) return { available: true };
+  const G = globalThis as any;
+  if (typeof G.Worker !== 'function') return { available: false, reason: 'no Web Worker support' };
+  if (typeof G.Blob !== 'function' || typeof G.URL?.createObjectURL !== 'function') return { available: false, reason: 'no Blob URLs to start a worker from' };
   return { available: true };
+}
+
+/** How data reaches the workers (see the top of this file). */
+export type Transport = 'shared' | 'transfer';
+
+function chooseTransport(options: ParallelOptions): Transport {
+  const hasShared = typeof SharedArrayBuffer === 'function';
+  const t = options.transport ?? (hasShared ? 'shared' : 'transfer');
+  if (t !== 'shared' && t !== 'transfer') fail(ErrorCode.INVALID_ARGUMENT, `transport ${String(t)} is not 'shared' or 'transfer'`);
+  if (t === 'shared' && !hasShared) {
+    fail(ErrorCode.BACKEND_UNAVAILABLE, "SharedArrayBuffer is unavailable (a web page needs cross-origin isolation); use transport 'transfer'");
+  }
+  return t;
 }
 
 /** One worker per core: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
@@ -177,23 +206,27 @@ export class WorkerPool {
     return this.workers.length;
   }
 
-  /** Runs one message on worker `i` and resolves with its reply. */
-  async run<R>(i: number, msg: unknown): Promise<R> {
-    await this.ready();
+  /**
+   * Runs one message on worker `i` (moving the `transfer` buffers to it) and resolves with its reply. When the
+   * workers are started and worker `i` is idle, the message is posted before this returns, so a caller can prepare
+   * the next worker's message while this one already works.
+   */
+  run<R>(i: number, msg: unknown, transfer: ArrayBuffer[] = []): Promise<R> {
+    if (this.workers.length === 0) return this.ready().then(() => this.run<R>(i, msg, transfer));
     const w = this.workers[i % this.workers.length];
-    const task = w.chain.then(
-      () =>
-        new Promise<R>((resolve, reject) => {
-          if (this.pending++ === 0) this.workers.forEach((x) => x.ref());
-          w.onReply = (r) => {
-            w.onReply = null;
-            if (--this.pending === 0) this.workers.forEach((x) => x.unref());
-            if (r.ok) resolve(r.value as R);
-            else reject(new Error(`ecf8 worker failed: ${r.error}`));
-          };
-          w.post(msg);
-        }),
-    );
+    const start = () =>
+      new Promise<R>((resolve, reject) => {
+        if (this.pending++ === 0) this.workers.forEach((x) => x.ref());
+        w.onReply = (r) => {
+          w.onReply = null;
+          w.queued--;
+          if (--this.pending === 0) this.workers.forEach((x) => x.unref());
+          if (r.ok) resolve(r.value as R);
+          else reject(new Error(`ecf8 worker failed: ${r.error}`));
+        };
+        w.post(msg, transfer);
+      });
+    const task = w.queued++ === 0 ? start() : w.chain.then(start);
     w.chain = task.catch(() => {});
     return task;
   }
@@ -239,6 +272,12 @@ export interface ParallelOptions {
   pool?: WorkerPool;
   /** Below this many elements the calling thread does the work itself (default 1 MiB). */
   minParallelElements?: number;
+  /**
+   * 'shared' (SharedArrayBuffer) or 'transfer' (copies of each worker's part, moved by transfer); default 'shared'
+   * where SharedArrayBuffer exists, else 'transfer'. 'shared' where it does not exist fails with
+   * ECF8_BACKEND_UNAVAILABLE.
+   */
+  transport?: Transport;
 }
 
 const isShared = (a: Uint8Array): boolean => typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
@@ -273,8 +312,69 @@ function splitBlocks(parsed: ParsedStream, parts: number): number[] {
   return cuts;
 }
 
+/** Where byte ranges `parts` start when packed one after another, and their total size. */
+function packParts(parts: [number, number][]): { at: number[]; size: number } {
+  const at: number[] = [];
+  let size = 0;
+  for (const [a, b] of parts) {
+    at.push(size);
+    size += Math.max(0, b - a);
+  }
+  return { at, size };
+}
+
+/**
+ * Copies byte ranges `parts` of `src` into one new ArrayBuffer, one after another; returns it and where each part
+ * starts in it.
+ */
+function gather(src: Uint8Array, parts: [number, number][]): { buffer: ArrayBuffer; at: number[] } {
+  const { at, size } = packParts(parts);
+  const buffer = new ArrayBuffer(size);
+  const view = new Uint8Array(buffer);
+  parts.forEach(([a, b], k) => {
+    if (b > a) view.set(src.subarray(a, b), at[k]);
+  });
+  return { buffer, at };
+}
+
+/**
+ * The geometry of a gathered slice: each section offset moved so that an absolute index into that section lands in
+ * the slice (`parts` in the order positions, gaps, exponents, nibbles).
+ */
+function sliceGeometry(g: Geometry, parts: [number, number][], at: number[]): Geometry {
+  return {
+    ...g,
+    positionsOffset: at[0] - (parts[0][0] - g.positionsOffset),
+    gapsOffset: at[1] - (parts[1][0] - g.gapsOffset),
+    exponentsOffset: at[2] - (parts[2][0] - g.exponentsOffset),
+    nibblesOffset: at[3] - (parts[3][0] - g.nibblesOffset),
+  };
+}
+
+/**
+ * What phase C of blocks [b0, b1) reads (kernel.ts decodeRange): output positions b0..b1, the gaps of threads
+ * b0 T .. b1 T (the crossing into block b1's first window is checked), the blocks' exponent bytes plus 8 (a lane's
+ * last code and the table loads run past its end; the section's 16 padding bytes cover the last block), and the
+ * nibbles of elements pos[b0] .. pos[b1].
+ */
+function decodeParts(parsed: ParsedStream, b0: number, b1: number): { parts: [number, number][]; o0: number; o1: number } {
+  const { stream, layout } = parsed;
+  const T = layout.threadsPerBlock;
+  const o0 = readPos(stream, layout.positionsOffset + 8 * b0);
+  const o1 = readPos(stream, layout.positionsOffset + 8 * b1);
+  const exEnd = layout.exponentsOffset + layout.exponentsSize;
+  const parts: [number, number][] = [
+    [layout.positionsOffset + 8 * b0, layout.positionsOffset + 8 * (b1 + 1)],
+    [layout.gapsOffset + Math.floor((b0 * T) / 2), Math.min(layout.exponentsOffset, layout.gapsOffset + Math.floor((b1 * T) / 2) + 1)],
+    [layout.exponentsOffset + b0 * 8 * T, Math.min(exEnd, layout.exponentsOffset + b1 * 8 * T + 8)],
+    [layout.nibblesOffset + Math.floor(o0 / 2), layout.nibblesOffset + Math.ceil(o1 / 2)],
+  ];
+  return { parts, o0, o1 };
+}
+
 async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offset: number, options: DecodeOptions & ParallelOptions): Promise<void> {
   const verify = options.verifyChecksums ?? true;
+  const transport = chooseTransport(options);
   validateMetadataFast(parsed, verify);
   const { layout, header } = parsed;
   const n = layout.elementCount;
@@ -284,31 +384,64 @@ async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offse
     return;
   }
   const pool = options.pool ?? getDefaultPool();
-  const s = toShared(pool, parsed.stream, 0);
-  const direct = isShared(out);
-  const target = direct ? out : new Uint8Array(pool.shared(1, n), 0, n);
-  const targetOffset = direct ? offset : 0;
   const cuts = splitBlocks(parsed, await pool.ready());
   const g: Geometry = geometryOf(layout);
-  const replies = await Promise.all(
-    cuts.slice(0, -1).map((b0, k) =>
-      pool.run<number[][]>(k, {
-        op: 'decode',
-        stream: s.buffer,
-        streamByteOffset: s.byteOffset,
-        streamLength: s.length,
-        out: target.buffer,
-        outByteOffset: target.byteOffset,
-        outLength: target.length,
-        outOffset: targetOffset,
-        codeLengths: header.codeLengths,
-        g,
-        crc: verify,
-        ranges: [[b0, cuts[k + 1]]],
+  const common = { op: 'decode', codeLengths: header.codeLengths, crc: verify };
+  let flat: number[][];
+  let finish: () => void;
+  if (transport === 'shared') {
+    const s = toShared(pool, parsed.stream, 0);
+    const direct = isShared(out);
+    const target = direct ? out : new Uint8Array(pool.shared(1, n), 0, n);
+    const replies = await Promise.all(
+      cuts.slice(0, -1).map((b0, k) =>
+        pool.run<number[][]>(k, {
+          ...common,
+          stream: s.buffer,
+          streamByteOffset: s.byteOffset,
+          streamLength: s.length,
+          out: target.buffer,
+          outByteOffset: target.byteOffset,
+          outLength: target.length,
+          outOffset: direct ? offset : 0,
+          g,
+          ranges: [[b0, cuts[k + 1]]],
+        }),
+      ),
+    );
+    flat = replies.flat();
+    finish = () => {
+      if (!direct) out.set(target.subarray(0, n), offset);
+    };
+  } else {
+    const replies = await Promise.all(
+      cuts.slice(0, -1).map(async (b0, k) => {
+        const { parts, o0, o1 } = decodeParts(parsed, b0, cuts[k + 1]);
+        const { buffer, at } = gather(parsed.stream, parts);
+        const piece = new ArrayBuffer(o1 - o0);
+        const msg = {
+          ...common,
+          stream: buffer,
+          streamByteOffset: 0,
+          streamLength: buffer.byteLength,
+          out: piece,
+          outByteOffset: 0,
+          outLength: o1 - o0,
+          outOffset: -o0, // element e goes to piece[e - o0]
+          g: sliceGeometry(g, parts, at),
+          ranges: [[b0, cuts[k + 1]]],
+          giveBack: 'out',
+        };
+        const r = await pool.run<{ res: number[][]; buffer: ArrayBuffer }>(k, msg, [buffer, piece]);
+        // Placed at once, while the other workers still decode (on an error the target's bytes in [offset,
+        // offset + n) are unspecified anyway, spec §11.2).
+        out.set(new Uint8Array(r.buffer), offset + o0);
+        return r.res;
       }),
-    ),
-  );
-  const flat = replies.flat();
+    );
+    flat = replies.flat();
+    finish = () => {};
+  }
   const gap = flat.some((r) => r[0] !== 0);
   const pos = flat.some((r) => r[1] !== 0);
   let crc = 0;
@@ -319,14 +452,15 @@ async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offse
     }
   }
   reportPhaseC(gap, pos, verify ? crc === header.contentCrc32c : null, parsed, crc);
-  if (!direct) out.set(target.subarray(0, n), offset);
+  finish();
 }
 
 /**
- * Decodes with worker threads. The result lives in a SharedArrayBuffer (no copy). Same bytes or the same error
- * code as the reference decoder.
+ * Decodes with worker threads. With transport 'shared' the result lives in a SharedArrayBuffer (no copy). Same
+ * bytes or the same error code as the reference decoder.
  */
 export async function decodeParallel(stream: Uint8Array, options: DecodeOptions & ParallelOptions = {}): Promise<Uint8Array> {
+  const transport = chooseTransport(options);
   const parsed = parseStream(stream, options);
   const n = parsed.layout.elementCount;
   if (n < (options.minParallelElements ?? 1 << 20) || workersAvailable().available === false) {
@@ -334,15 +468,19 @@ export async function decodeParallel(stream: Uint8Array, options: DecodeOptions 
     decodeFastInto(stream, out, 0, options);
     return out;
   }
-  const out = new Uint8Array(new SharedArrayBuffer(n));
+  const out = transport === 'shared' ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
   await decodeParsedParallel(parsed, out, 0, options);
   return out;
 }
 
-/** Parallel decodeInto; a target in shared memory is written directly, any other one through a pooled buffer. */
+/**
+ * Parallel decodeInto. Transport 'shared': a target in shared memory is written directly, any other one through a
+ * pooled buffer; 'transfer': the workers' pieces are copied into the target.
+ */
 export async function decodeParallelInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: DecodeOptions & ParallelOptions = {}): Promise<number> {
   if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
   if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
+  chooseTransport(options);
   const parsed = parseStream(stream, options);
   const n = parsed.layout.elementCount;
   checkOutputRoom(n, out.length, offset);
@@ -354,9 +492,46 @@ export async function decodeParallelInto(stream: Uint8Array, out: Uint8Array, of
   return n;
 }
 
-/** Parallel encoder; the stream is byte-identical to the reference encoder's and lives in a SharedArrayBuffer. */
+/**
+ * What encodeRange writes for ranges [rA, rB] (kernel.ts): output positions and gaps of the windows after the first
+ * range's first one up to the last range's last one, exponent bytes from the first range's first window on (the
+ * bytes before its first code are left zero) to its last byte (the whole section for the last range; 8 bytes of
+ * slack otherwise, never written), and the nibbles of its elements.
+ */
+function encodeParts(plan: EncodePlan, cuts: number[], rA: number, rB: number, lastRange: number): [number, number][] {
+  const L = plan.layout;
+  const T = L.threadsPerBlock;
+  const p0 = plan.bitStarts[rA];
+  const p1 = plan.bitStarts[rB + 1];
+  const firstThread = Math.floor(p0 / 64) + 1;
+  const lastThread = Math.floor(p1 / 64);
+  const exEnd = L.exponentsOffset + L.exponentsSize;
+  return [
+    [L.positionsOffset + 8 * Math.ceil(firstThread / T), Math.min(L.gapsOffset, L.positionsOffset + 8 * (Math.floor(lastThread / T) + 1))],
+    [L.gapsOffset + (firstThread >>> 1), Math.min(L.exponentsOffset, L.gapsOffset + (lastThread >>> 1) + 1)],
+    [L.exponentsOffset + Math.floor(p0 / 64) * 8, rB === lastRange ? exEnd : Math.min(exEnd, L.exponentsOffset + Math.floor(p1 / 8) + 8)],
+    [L.nibblesOffset + cuts[rA] / 2, L.nibblesOffset + Math.ceil(cuts[rB + 1] / 2)],
+  ];
+}
+
+/** Puts a worker's encodeParts pieces into the stream: gaps OR-ed (edge bytes are shared), the rest copied. */
+function placeEncoded(out: Uint8Array, piece: Uint8Array, parts: [number, number][], at: number[], p0: number, exponentsOffset: number, lastEx: number): void {
+  const [pos, gaps, ex, nib] = parts;
+  if (pos[1] > pos[0]) out.set(piece.subarray(at[0], at[0] + pos[1] - pos[0]), pos[0]);
+  for (let j = gaps[0]; j < gaps[1]; j++) out[j] |= piece[at[1] + j - gaps[0]];
+  // Exponent bytes from the one holding the first code (the bytes before it belong to the range before).
+  const exFrom = exponentsOffset + Math.floor(p0 / 8);
+  out.set(piece.subarray(at[2] + exFrom - ex[0], at[2] + lastEx - ex[0]), exFrom);
+  if (nib[1] > nib[0]) out.set(piece.subarray(at[3], at[3] + nib[1] - nib[0]), nib[0]);
+}
+
+/**
+ * Parallel encoder; the stream is byte-identical to the reference encoder's. With transport 'shared' it lives in a
+ * SharedArrayBuffer.
+ */
 export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & ParallelOptions = {}): Promise<Uint8Array> {
   const T = checkEncodeArgs(fp8, options);
+  const transport = chooseTransport(options);
   const n = fp8.length;
   const pool = options.pool ?? getDefaultPool();
   if (n < (options.minParallelElements ?? 1 << 20) || workersAvailable().available === false) {
@@ -364,36 +539,85 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
     return encodeFast(fp8, options);
   }
   const threads = await pool.ready();
-  const input = toShared(pool, fp8, 0);
   const cuts = splitRanges(n, threads);
   const nRanges = cuts.length - 1;
   // Contiguous runs of ranges per worker.
   const per = Math.ceil(nRanges / threads);
   const groups: number[][] = [];
   for (let r = 0; r < nRanges; r += per) groups.push(Array.from({ length: Math.min(per, nRanges - r) }, (_, j) => r + j));
-  const common = { input: input.buffer, inputByteOffset: input.byteOffset, inputLength: n };
+  const rangesOf = (rs: number[]) => rs.map((r) => [cuts[r], cuts[r + 1]]);
+
+  if (transport === 'shared') {
+    const input = toShared(pool, fp8, 0);
+    const common = { input: input.buffer, inputByteOffset: input.byteOffset, inputLength: n };
+    const scans = await Promise.all(groups.map((rs, k) => pool.run<{ h: Float64Array; crc: number }[]>(k, { op: 'scan', ...common, ranges: rangesOf(rs) })));
+    const flat = scans.flat();
+    const plan = planEncode(n, T, cuts, flat.map((x) => x.h), flat.map((x) => x.crc));
+    const out = new Uint8Array(new SharedArrayBuffer(plan.layout.streamSize));
+    const g = geometryOf(plan.layout);
+    const partials = await Promise.all(
+      groups.map((rs, k) =>
+        pool.run<number[]>(k, {
+          op: 'encode',
+          ...common,
+          out: out.buffer,
+          outLength: out.length,
+          codeLengths: plan.codeLengths,
+          g,
+          ranges: rs.map((r) => [cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === nRanges - 1]),
+        }),
+      ),
+    );
+    stitch(out, plan, partials.flat());
+    finishStream(out, plan.layout, plan.codeLengths, plan.contentCrc);
+    return out;
+  }
+
+  // Transport 'transfer': each worker gets a copy of its elements, keeps it across both passes (it travels back
+  // with the histogram), and returns its encodeParts pieces.
   const scans = await Promise.all(
-    groups.map((rs, k) => pool.run<{ h: Float64Array; crc: number }[]>(k, { op: 'scan', ...common, ranges: rs.map((r) => [cuts[r], cuts[r + 1]]) })),
+    groups.map(async (rs, k) => {
+      const base = cuts[rs[0]];
+      const input = fp8.slice(base, cuts[rs[rs.length - 1] + 1]).buffer;
+      const msg = { op: 'scan', input, inputByteOffset: 0, inputLength: input.byteLength, ranges: rangesOf(rs).map(([a, b]) => [a - base, b - base]), giveBack: 'input' };
+      const r = await pool.run<{ res: { h: Float64Array; crc: number }[]; buffer: ArrayBuffer }>(k, msg, [input]);
+      return { res: r.res, input: r.buffer, base };
+    }),
   );
-  const flat = scans.flat();
+  const flat = scans.flatMap((x) => x.res);
   const plan = planEncode(n, T, cuts, flat.map((x) => x.h), flat.map((x) => x.crc));
-  const out = new Uint8Array(new SharedArrayBuffer(plan.layout.streamSize));
-  const g = geometryOf(plan.layout);
+  const L = plan.layout;
+  const out = new Uint8Array(L.streamSize);
+  const g = geometryOf(L);
   const partials = await Promise.all(
-    groups.map((rs, k) =>
-      pool.run<number[]>(k, {
+    groups.map(async (rs, k) => {
+      const rA = rs[0];
+      const rB = rs[rs.length - 1];
+      const parts = encodeParts(plan, cuts, rA, rB, nRanges - 1);
+      const { at, size } = packParts(parts);
+      const piece = new ArrayBuffer(size);
+      const { input, base } = scans[k];
+      const msg = {
         op: 'encode',
-        ...common,
-        out: out.buffer,
-        outLength: out.length,
+        input,
+        inputByteOffset: 0,
+        inputLength: input.byteLength,
+        inputBase: base,
+        out: piece,
+        outLength: size,
         codeLengths: plan.codeLengths,
-        g,
+        g: sliceGeometry(g, parts, at),
         ranges: rs.map((r) => [cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === nRanges - 1]),
-      }),
-    ),
+        giveBack: 'out',
+      };
+      const r = await pool.run<{ res: number[]; buffer: ArrayBuffer }>(k, msg, [input, piece]);
+      const lastEx = rB === nRanges - 1 ? L.exponentsOffset + L.exponentsSize : L.exponentsOffset + Math.floor(plan.bitStarts[rB + 1] / 8);
+      placeEncoded(out, new Uint8Array(r.buffer), parts, at, plan.bitStarts[rA], L.exponentsOffset, lastEx);
+      return r.res;
+    }),
   );
   stitch(out, plan, partials.flat());
-  finishStream(out, plan.layout, plan.codeLengths, plan.contentCrc);
+  finishStream(out, L, plan.codeLengths, plan.contentCrc);
   return out;
 }
 

@@ -23,12 +23,26 @@ import { kernel, planEncode, encodeWithPlan } from '../src/codec.js';
 
 const pool = new WorkerPool(2);
 const par = { pool, minParallelElements: 0 };
-afterAll(() => pool.terminate());
+// Transport 'transfer' (what a web page without cross-origin isolation gets), on three workers so that splits are
+// uneven and every worker holds only a slice of the stream.
+const pool3 = new WorkerPool(3);
+const parT = { pool: pool3, minParallelElements: 0, transport: 'transfer' as const };
+afterAll(() => Promise.all([pool.terminate(), pool3.terminate()]));
 
 // The shared backend suite (every vector, limits, round trips, corrupted streams vs the reference).
 describeBackendSuite(cpuFastBackend);
 cpuWorkersBackend.options = par; // exercise the worker path even on tiny vectors
 describeBackendSuite(cpuWorkersBackend, { propertyRuns: 20 });
+describeBackendSuite(
+  {
+    ...cpuWorkersBackend,
+    name: 'cpu-workers, transport transfer',
+    decode: (stream, options) => decodeParallel(stream, { ...parT, ...options }),
+    decodeInto: (stream, target, offset = 0, options) => decodeParallelInto(stream, target, offset, { ...parT, ...options }),
+    dispose: () => {},
+  },
+  { propertyRuns: 20 },
+);
 
 const vectors = loadVectors();
 
@@ -262,6 +276,88 @@ describe('large tensors', () => {
       expect(firstDifference(await encodeParallel(a, { threadsPerBlock: t, pool }), ref)).toBe(-1);
       expect(firstDifference(decodeFast(ref), a)).toBe(-1);
       expect(firstDifference(await decodeParallel(ref, { pool }), a)).toBe(-1);
+    }
+  });
+});
+
+describe("transport 'transfer' (workers get slices, results come back by transfer)", () => {
+  it('canonical vectors encode to the same bytes; valid vectors decode into [offset, offset + n) only', async () => {
+    for (const v of vectors.valid) {
+      if (v.canonical) {
+        const s = await encodeParallel(v.decoded, { threadsPerBlock: v.threadsPerBlock, ...parT });
+        expect(s.buffer instanceof SharedArrayBuffer).toBe(false);
+        expect(firstDifference(s, v.stream), v.name).toBe(-1);
+      }
+      const work = new Uint8Array(v.elements + 7).fill(0xa5);
+      expect(await decodeParallelInto(v.stream, work, 2, parT)).toBe(v.elements);
+      expect(firstDifference(work.subarray(2, 2 + v.elements), v.decoded), v.name).toBe(-1);
+      expect(work.subarray(0, 2).every((b) => b === 0xa5) && work.subarray(2 + v.elements).every((b) => b === 0xa5)).toBe(true);
+    }
+  });
+
+  it('invalid vectors: the same code as the reference', async () => {
+    for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
+      const got = await decodeParallel(v.stream, parT).then(
+        () => 'ok',
+        (e) => e.code,
+      );
+      expect(got, v.name).toBe(v.error);
+    }
+  });
+
+  it('round trips byte-exactly at every T, and mutated streams give the reference bytes or code', async () => {
+    await fc.assert(
+      fc.asyncProperty(skewedFp8(60_000), T, async (a, t) => {
+        const s = await encodeParallel(a, { threadsPerBlock: t, ...parT });
+        expect(firstDifference(s, referenceEncode(a, { threadsPerBlock: t }))).toBe(-1);
+        expect(firstDifference(await decodeParallel(s, parT), a)).toBe(-1);
+        // One flipped bit anywhere: the same outcome as the reference decoder.
+        const m = s.slice();
+        const at = (a.length * 7919 + t) % m.length;
+        m[at] ^= 1 << (a.length % 8);
+        const want = codeOf(() => referenceDecode(m));
+        const got = await decodeParallel(m, parT).then(
+          (x) => x,
+          (e) => e.code,
+        );
+        if (typeof want === 'string') expect(got).toBe(want);
+        else expect(typeof got === 'string' ? got : firstDifference(got as Uint8Array, want as Uint8Array)).toBe(-1);
+      }),
+      { numRuns: 40, seed: 21 },
+    );
+  });
+
+  it('a 3M-element tensor over 3 workers: same stream and bytes as the reference (T = 1024, 512, 8)', async () => {
+    const n = 3_000_003;
+    const a = new Uint8Array(n);
+    let s = 11;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const e = 3 + Math.min(12, Math.floor(-Math.log2((s >>> 8) / 2 ** 24 + 1e-9) / 1.1));
+      a[i] = ((s >>> 3) & 0x80) | (e << 3) | (s & 7);
+    }
+    for (const t of [1024, 512, 8]) {
+      const ref = referenceEncode(a, { threadsPerBlock: t });
+      expect(firstDifference(await encodeParallel(a, { threadsPerBlock: t, ...parT }), ref)).toBe(-1);
+      const out = new Uint8Array(n);
+      expect(await decodeParallelInto(ref, out, 0, parT)).toBe(n);
+      expect(firstDifference(out, a)).toBe(-1);
+    }
+  });
+
+  it("an unknown transport fails with INVALID_ARGUMENT; 'shared' without SharedArrayBuffer with BACKEND_UNAVAILABLE", async () => {
+    const v = vectors.valid.find((x) => x.elements > 1000)!;
+    const bad = { ...parT, transport: 'pigeon' as unknown as 'shared' };
+    await expect(decodeParallel(v.stream, bad)).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+    await expect(encodeParallel(v.decoded, bad)).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+    const saved = globalThis.SharedArrayBuffer;
+    try {
+      (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
+      await expect(decodeParallel(v.stream, { ...parT, transport: 'shared' })).rejects.toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
+      // The default is then 'transfer'.
+      expect(firstDifference(await decodeParallel(v.stream, { pool: pool3, minParallelElements: 0 }), v.decoded)).toBe(-1);
+    } finally {
+      globalThis.SharedArrayBuffer = saved;
     }
   });
 });
