@@ -222,13 +222,16 @@ function table(r: Result): string {
     '| codec | size (bytes) | ratio n/size | % of bound | encode MB/s | decode MB/s | size ÷ ECF8 | decode ÷ ECF8 fast |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const MARKS = ['¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+  const noted = r.rows.filter((x) => x.note);
+  const mark = (row: Row) => MARKS[noted.indexOf(row)] ?? `(${noted.indexOf(row) + 1})`;
   for (const row of r.rows) {
     lines.push(
-      `| ${row.codec}${row.note ? ` ¹` : ''} | ${Number.isFinite(row.size) ? row.size.toLocaleString('en-US') : '–'} | ${Number.isFinite(row.size) ? (r.n / row.size).toFixed(3) : '–'} | ${Number.isFinite(row.size) ? ((100 * row.size) / r.bound).toFixed(1) + '%' : '–'} | ${f1(row.enc)} | ${f1(row.dec)} | ${Number.isFinite(row.size) ? (row.size / ecf8.size).toFixed(3) : '–'} | ${row.dec ? (row.dec / ecf8.dec!).toFixed(2) + '×' : '–'} |`,
+      `| ${row.codec}${row.note ? ` ${mark(row)}` : ''} | ${Number.isFinite(row.size) ? row.size.toLocaleString('en-US') : '–'} | ${Number.isFinite(row.size) ? (r.n / row.size).toFixed(3) : '–'} | ${Number.isFinite(row.size) ? ((100 * row.size) / r.bound).toFixed(1) + '%' : '–'} | ${f1(row.enc)} | ${f1(row.dec)} | ${Number.isFinite(row.size) ? (row.size / ecf8.size).toFixed(3) : '–'} | ${row.dec ? (row.dec / ecf8.dec!).toFixed(2) + '×' : '–'} |`,
     );
   }
-  const notes = r.rows.filter((x) => x.note).map((x) => `¹ ${x.codec}: ${x.note}.`);
-  if (notes.length) lines.push('', ...notes);
+  // One paragraph per note (consecutive Markdown lines would run together).
+  for (const row of noted) lines.push('', `${mark(row)} ${row.codec}: ${row.note}.`);
   lines.push('', `ECF8 size per tensor, summed over all ${r.ds.tensors.length} tensors (each its own stream): ${r.perTensorRatio.toFixed(4)} × the sum of their Shannon bounds.`);
   if (r.tensorRatios.length) {
     lines.push('', '| tensor (≥ 1M elements) | elements | stream ÷ Shannon bound |', '|---|---:|---:|');

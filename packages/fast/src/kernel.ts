@@ -379,15 +379,18 @@ export function createKernel(): Kernel {
   const ST_O = 1; // + 2i: its element
   const ST_PFAST = 8; // + 2i: last p at which a fast step may start (end - 13)
   const ST_OFAST = 9; // + 2i: last o at which a fast step may start (oEnd - 8)
-  const ST_K = 16; // + i: next free entry of the lane's crossing log
+  const ST_K = 16; // next free entry of the crossing log (shared by the four lanes)
   const ST_END = 20; // + i: bit where the lane stops (min(W(b + 1), bits) - W)
   const ST_OEND = 24; // + i: pos[b + 1] - pos[group's first block]
   const ST_FLAGS = 28; // + i: FLAG_* bits found so far
   const ST_SIZE = 32;
 
-  /** The crossing log: p of every fast step that crossed a window boundary, one region per lane. */
-  const LOG_REGION = 1024 + 2; // a block crosses <= T - 1 boundaries (T <= 1024), + 1 slot for the unconditional store
-  const LOGP = new Int32Array(4 * LOG_REGION);
+  /**
+   * The crossing log: p of every fast step that crossed a window boundary, of all four lanes (coordinates are the
+   * group's, so an entry needs no lane). Four blocks cross <= 4 (T - 1) boundaries (T <= 1024), + 1 slot for the
+   * unconditional store.
+   */
+  const LOGP = new Int32Array(4 * 1024 + 1);
 
   interface Group {
     ex: DataView; // exponent bytes from W
@@ -435,6 +438,7 @@ export function createKernel(): Kernel {
   function initLanes(s: Uint8Array, g: Geometry, G: Group, q0: number, count: number): void {
     const st = G.st;
     const W = G.b0 * 64 * g.T;
+    st[ST_K] = 0; // the crossing log starts empty (a decode that stopped at a gap error may have left entries)
     for (let i = 0; i < count; i++) {
       const b = q0 + i;
       const gap = gapAt(s, g.gapsOffset, b * g.T);
@@ -444,7 +448,6 @@ export function createKernel(): Kernel {
       st[ST_O + 2 * i] = readPos(s, g.positionsOffset + 8 * b) - G.oBase;
       st[ST_PFAST + 2 * i] = end - 13;
       st[ST_OFAST + 2 * i] = laneOEnd - 8;
-      st[ST_K + i] = i * LOG_REGION;
       st[ST_END + i] = end;
       st[ST_OEND + i] = laneOEnd;
       // Window b * T itself is checked by the lane before (the crossing of its boundary); block 0's gap must be 0.
@@ -506,7 +509,7 @@ export function createKernel(): Kernel {
     let p0 = st[0], o0 = st[1], p1 = st[2], o1 = st[3], p2 = st[4], o2 = st[5], p3 = st[6], o3 = st[7];
     const pEnd0 = st[8], oEnd0 = st[9], pEnd1 = st[10], oEnd1 = st[11];
     const pEnd2 = st[12], oEnd2 = st[13], pEnd3 = st[14], oEnd3 = st[15];
-    let k0 = st[16], k1 = st[17], k2 = st[18], k3 = st[19];
+    let k = st[ST_K];
     let long = 0;
     for (;;) {
       const bitsLeft = Math.min(pEnd0 - p0, pEnd1 - p1, pEnd2 - p2, pEnd3 - p3);
@@ -538,14 +541,14 @@ export function createKernel(): Kernel {
         const q1 = p1 + (h1 >>> 27);
         const q2 = p2 + (h2 >>> 27);
         const q3 = p3 + (h3 >>> 27);
-        LOG[k0] = p0;
-        k0 += (63 - (p0 ^ q0)) >>> 31;
-        LOG[k1] = p1;
-        k1 += (63 - (p1 ^ q1)) >>> 31;
-        LOG[k2] = p2;
-        k2 += (63 - (p2 ^ q2)) >>> 31;
-        LOG[k3] = p3;
-        k3 += (63 - (p3 ^ q3)) >>> 31;
+        LOG[k] = p0;
+        k += (63 - (p0 ^ q0)) >>> 31;
+        LOG[k] = p1;
+        k += (63 - (p1 ^ q1)) >>> 31;
+        LOG[k] = p2;
+        k += (63 - (p2 ^ q2)) >>> 31;
+        LOG[k] = p3;
+        k += (63 - (p3 ^ q3)) >>> 31;
         o0 += (h0 >>> 24) & 7;
         o1 += (h1 >>> 24) & 7;
         o2 += (h2 >>> 24) & 7;
@@ -558,7 +561,7 @@ export function createKernel(): Kernel {
       if (long) break;
     }
     st[0] = p0; st[1] = o0; st[2] = p1; st[3] = o1; st[4] = p2; st[5] = o2; st[6] = p3; st[7] = o3;
-    st[16] = k0; st[17] = k1; st[18] = k2; st[19] = k3;
+    st[ST_K] = k;
     return long;
   }
 
@@ -566,7 +569,7 @@ export function createKernel(): Kernel {
   function oneLane(ex: DataView, od: DataView, LO: Int32Array, HI: Int32Array, LOG: Int32Array, st: Int32Array, i: number): number {
     let p = st[ST_P + 2 * i];
     let o = st[ST_O + 2 * i];
-    let k = st[ST_K + i];
+    let k = st[ST_K];
     const pF = st[ST_PFAST + 2 * i];
     const oF = st[ST_OFAST + 2 * i];
     let long = 0;
@@ -592,25 +595,26 @@ export function createKernel(): Kernel {
     }
     st[ST_P + 2 * i] = p;
     st[ST_O + 2 * i] = o;
-    st[ST_K + i] = k;
+    st[ST_K] = k;
     return long;
   }
 
   /**
-   * The gap checks (§8.3) of lane i's logged crossings; empties its log. A logged step crossed boundary x (relative)
-   * and is never a long code (those do not advance) nor a block start (see the fast step); the first code start at
-   * or after x, from the step's code-start mask, must be x + gap of window thread0 + x / 64.
+   * The gap checks (§8.3) of the logged crossings; empties the log and returns FLAG_GAP when one fails. A logged step
+   * crossed boundary x (group-relative) and is never a long code (those do not advance) nor a block start (see the
+   * fast step); the first code start at or after x, from the step's code-start mask, must be x + gap of window
+   * thread0 + x / 64.
    */
-  function checkLog(t: DecodeTablesFast, G: Group, i: number): void {
+  function checkLog(t: DecodeTablesFast, G: Group): number {
     const st = G.st;
     const META = t.meta;
     const s = G.s;
     const gapsOffset = G.gapsOffset;
     const ex = G.ex;
     const thread0 = G.thread0;
-    const k1 = st[ST_K + i];
+    const k1 = st[ST_K];
     let bad = 0;
-    for (let j = i * LOG_REGION; j < k1; j++) {
+    for (let j = 0; j < k1; j++) {
       const p = LOGP[j];
       const m = META[(ex.getUint32(p >>> 3) << (p & 7)) >>> 20];
       const span = m & 127;
@@ -619,8 +623,8 @@ export function createKernel(): Kernel {
       const th = thread0 + (x >>> 6);
       bad |= (31 - Math.clz32(mm & -mm)) ^ gapAt(s, gapsOffset, th);
     }
-    if (bad !== 0) st[ST_FLAGS + i] |= FLAG_GAP;
-    st[ST_K + i] = i * LOG_REGION;
+    st[ST_K] = 0;
+    return bad !== 0 ? FLAG_GAP : 0;
   }
 
   /**
@@ -648,8 +652,7 @@ export function createKernel(): Kernel {
       for (let i = 0; i < count; i++) {
         while (oneLane(G.ex, G.od, LO, HI, LOGP, st, i) !== 0) slowCode(s, g, t, G, i);
         while (slowCode(s, g, t, G, i)) if (st[ST_FLAGS + i] & FLAG_GAP) return FLAG_GAP;
-        checkLog(t, G, i);
-        flags |= st[ST_FLAGS + i];
+        flags |= st[ST_FLAGS + i] | checkLog(t, G);
         if (flags & FLAG_GAP) return FLAG_GAP;
       }
     }
