@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,7 +61,7 @@ export async function startStaticServer(site: StaticSite): Promise<{ server: Ser
       if (!mount) throw new Error('not found');
       const base = site.mounts[mount];
       const file = normalize(join(base, path.slice(mount.length)));
-      if (!file.startsWith(base) || !(await stat(file)).isFile()) throw new Error('not found');
+      if (!file.startsWith(base + sep) || !(await stat(file)).isFile()) throw new Error('not found');
       res
         .writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cross-origin-resource-policy': 'same-origin' })
         .end(await readFile(file));

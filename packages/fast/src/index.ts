@@ -30,38 +30,23 @@ export const cpuFastBackend: Ecf8Backend<Uint8Array> = {
   dispose: () => {},
 };
 
-const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
-
-/**
- * How long a browser may take to start a worker and answer a first message before cpu-workers is reported
- * unavailable.
- */
-const WORKER_START_TIMEOUT_MS = 5000;
-
 /**
  * Worker-thread decoder: Node `worker_threads`, or Web Workers in browsers (transport 'shared' on cross-origin
- * isolated pages, 'transfer' on others). In a browser, availability is checked by starting the default pool and
- * exchanging one message, since a page's Content-Security-Policy can forbid workers from Blob URLs.
+ * isolated pages, 'transfer' on others). Available once the pool's workers have started and answered a first
+ * message (checked once per pool, never queued behind work), since in a browser a page's Content-Security-Policy can
+ * forbid workers from Blob URLs.
  */
 export const cpuWorkersBackend: Ecf8Backend<Uint8Array> & { options: ParallelOptions } = {
   name: 'cpu-workers',
   options: {},
   isAvailable: async () => {
     const a = workersAvailable();
-    if (!a.available || isNode) return a;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (!a.available) return a;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
-      });
-      const pool = cpuWorkersBackend.options.pool ?? getDefaultPool();
-      await Promise.race([pool.run(0, { op: 'ping' }), timeout]);
+      await (cpuWorkersBackend.options.pool ?? getDefaultPool()).ready();
       return { available: true };
     } catch (e) {
-      await terminateDefaultPool();
-      return { available: false, reason: `a Web Worker from a Blob URL did not start (${(e as Error)?.message ?? e}); a Content-Security-Policy may forbid it` };
-    } finally {
-      clearTimeout(timer);
+      return { available: false, reason: (e as Error)?.message ?? String(e) };
     }
   },
   decode: (stream: Uint8Array, options?: DecodeOptions) => decodeParallel(stream, { ...cpuWorkersBackend.options, ...options }),

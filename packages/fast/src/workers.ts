@@ -97,53 +97,122 @@ export const WORKER_SOURCE =
   `"use strict";\nvar __name = (f) => f;\nif (typeof require === "function") globalThis.require = require;\n` +
   `(${workerMain.toString()})(${createKernel.toString()});\n`;
 
+type Reply = { ok: boolean; value?: unknown; error?: string };
+
 interface PoolWorker {
   post(msg: unknown, transfer: ArrayBuffer[]): void;
-  onReply: ((reply: { ok: boolean; value?: unknown; error?: string }) => void) | null;
+  /** The answer handler of the message in flight (one at a time). */
+  onReply: ((reply: Reply) => void) | null;
   ref(): void;
   unref(): void;
   terminate(): Promise<unknown> | void;
+  /** Called once the worker has answered its first message (a browser revokes the Blob URL it started from). */
+  started(): void;
   chain: Promise<unknown>;
   /** Messages posted or waiting, not yet answered. */
   queued: number;
+  /** Why the worker can take no more messages (it failed, exited or was terminated); null while it can. */
+  dead: string | null;
+}
+
+/** Marks a worker dead and fails its message in flight (later ones fail when their turn comes). */
+function die(w: PoolWorker, reason: string): void {
+  if (w.dead !== null) return;
+  w.dead = reason;
+  w.onReply?.({ ok: false, error: reason });
 }
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
+/** How long a new worker may take to evaluate the kernel and answer a first message. */
+export const WORKER_START_TIMEOUT_MS = 10_000;
+
 async function spawn(): Promise<PoolWorker> {
+  const base = { onReply: null, chain: Promise.resolve(), queued: 0, dead: null };
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
     const w = new Worker(WORKER_SOURCE, { eval: true });
     const pw: PoolWorker = {
+      ...base,
       post: (m, t) => w.postMessage(m, t),
-      onReply: null,
       ref: () => w.ref(),
       unref: () => w.unref(),
       terminate: () => w.terminate(),
-      chain: Promise.resolve(),
-      queued: 0,
+      started: () => {},
     };
     w.on('message', (r) => pw.onReply?.(r));
-    w.on('error', (e) => pw.onReply?.({ ok: false, error: String(e) }));
+    w.on('error', (e) => die(pw, `worker error: ${String(e)}`));
+    w.on('exit', (code) => die(pw, `worker exited with code ${code}`));
     w.unref();
     return pw;
   }
   const G = globalThis as any;
   if (typeof G.Worker !== 'function' || typeof G.Blob !== 'function') fail(ErrorCode.BACKEND_UNAVAILABLE, 'no Worker support here');
   const url = G.URL.createObjectURL(new G.Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-  const w = new G.Worker(url);
+  let w: any;
+  try {
+    w = new G.Worker(url);
+  } catch (e) {
+    G.URL.revokeObjectURL(url);
+    throw e;
+  }
   const pw: PoolWorker = {
+    ...base,
     post: (m, t) => w.postMessage(m, t),
-    onReply: null,
     ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),
-    chain: Promise.resolve(),
-    queued: 0,
+    started: () => G.URL.revokeObjectURL(url),
   };
   w.onmessage = (e: MessageEvent) => pw.onReply?.(e.data);
-  w.onerror = (e: ErrorEvent) => pw.onReply?.({ ok: false, error: e.message });
+  w.onmessageerror = () => pw.onReply?.({ ok: false, error: 'a reply could not be deserialized' });
+  // A Content-Security-Policy that forbids the Blob URL, or a script error, arrives here.
+  w.onerror = (e: ErrorEvent) => die(pw, `worker error: ${e.message || 'the worker could not start'}`);
   return pw;
+}
+
+/** The first message of a new worker; rejects when it fails or takes longer than WORKER_START_TIMEOUT_MS. */
+function ping(w: PoolWorker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (w.dead !== null) {
+      reject(new Error(w.dead));
+      return;
+    }
+    const timer = setTimeout(() => {
+      w.onReply = null;
+      reject(new Error(`no answer within ${WORKER_START_TIMEOUT_MS} ms`));
+    }, WORKER_START_TIMEOUT_MS);
+    w.onReply = (r) => {
+      clearTimeout(timer);
+      w.onReply = null;
+      if (r.ok) resolve();
+      else reject(new Error(r.error));
+    };
+    try {
+      w.post({ op: 'ping' }, []);
+    } catch (e) {
+      clearTimeout(timer);
+      w.onReply = null;
+      reject(e);
+    }
+  }).finally(() => w.started());
+}
+
+/** A started worker that has answered its first message, or ECF8_BACKEND_UNAVAILABLE saying why not. */
+async function startWorker(): Promise<PoolWorker> {
+  let w: PoolWorker | null = null;
+  try {
+    w = await spawn();
+    await ping(w);
+    return w;
+  } catch (e) {
+    if (w) {
+      die(w, 'failed to start');
+      await w.terminate();
+    }
+    const reason = (e as Error)?.message ?? String(e);
+    return fail(ErrorCode.BACKEND_UNAVAILABLE, `a worker did not start: ${reason}${isNode ? '' : ' (a Content-Security-Policy may forbid Blob-URL workers)'}`);
+  }
 }
 
 /**
@@ -180,13 +249,19 @@ export async function defaultThreadCount(): Promise<number> {
   return Math.max(1, Number((globalThis as any).navigator?.hardwareConcurrency) || 2);
 }
 
-/** A fixed set of workers; one task per worker at a time, queued per worker. */
+/**
+ * A fixed set of workers; one task per worker at a time, queued per worker. A worker that dies is replaced when its
+ * next message comes; its message in flight fails with the reason. terminate() fails every message in flight or
+ * queued.
+ */
 export class WorkerPool {
   private workers: PoolWorker[] = [];
   private starting: Promise<void> | null = null;
   private pending = 0;
   private size: number;
   private scratch: SharedArrayBuffer[] = [];
+  /** Incremented by terminate(): a start that was under way when it ran installs nothing. */
+  private generation = 0;
 
   /** `size` workers (default: one per core). Workers start on first use. */
   constructor(size = 0) {
@@ -194,14 +269,30 @@ export class WorkerPool {
     this.size = size;
   }
 
-  /** Starts the workers if needed; resolves to their number. */
+  /**
+   * Starts the workers if needed (each must answer a first message) and resolves to their number; rejects with
+   * ECF8_BACKEND_UNAVAILABLE when one cannot start (a later call tries again).
+   */
   async ready(): Promise<number> {
     if (this.workers.length === 0) {
-      this.starting ??= (async () => {
+      const generation = this.generation;
+      const starting = (this.starting ??= (async () => {
         if (this.size === 0) this.size = await defaultThreadCount();
-        this.workers = await Promise.all(Array.from({ length: this.size }, spawn));
-      })();
-      await this.starting;
+        const started = await Promise.allSettled(Array.from({ length: this.size }, startWorker));
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed || generation !== this.generation) {
+          await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.terminate() : undefined)));
+          if (failed) throw failed.reason;
+          fail(ErrorCode.BACKEND_UNAVAILABLE, 'the worker pool was terminated while its workers were starting');
+        }
+        this.workers = started.map((r) => (r as PromiseFulfilledResult<PoolWorker>).value);
+      })());
+      try {
+        await starting;
+      } catch (e) {
+        if (this.starting === starting) this.starting = null;
+        throw e;
+      }
     }
     return this.workers.length;
   }
@@ -213,18 +304,42 @@ export class WorkerPool {
    */
   run<R>(i: number, msg: unknown, transfer: ArrayBuffer[] = []): Promise<R> {
     if (this.workers.length === 0) return this.ready().then(() => this.run<R>(i, msg, transfer));
-    const w = this.workers[i % this.workers.length];
+    const slot = i % this.workers.length;
+    const w = this.workers[slot];
+    if (w.dead !== null && w.queued === 0) {
+      // Replace a dead worker once nothing waits on it any more.
+      const replacement = startWorker();
+      const task = replacement.then((fresh) => {
+        if (this.workers[slot] === w) this.workers[slot] = fresh;
+        else void fresh.terminate();
+        return this.run<R>(i, msg, transfer);
+      });
+      return task;
+    }
     const start = () =>
       new Promise<R>((resolve, reject) => {
+        if (w.dead !== null) {
+          w.queued--;
+          reject(new Error(`ecf8 worker failed: ${w.dead}`));
+          return;
+        }
         if (this.pending++ === 0) this.workers.forEach((x) => x.ref());
-        w.onReply = (r) => {
+        const settle = () => {
           w.onReply = null;
           w.queued--;
           if (--this.pending === 0) this.workers.forEach((x) => x.unref());
+        };
+        w.onReply = (r) => {
+          settle();
           if (r.ok) resolve(r.value as R);
           else reject(new Error(`ecf8 worker failed: ${r.error}`));
         };
-        w.post(msg, transfer);
+        try {
+          w.post(msg, transfer);
+        } catch (e) {
+          settle();
+          reject(e);
+        }
       });
     const task = w.queued++ === 0 ? start() : w.chain.then(start);
     w.chain = task.catch(() => {});
@@ -245,11 +360,14 @@ export class WorkerPool {
     this.scratch = [];
   }
 
+  /** Stops the workers; every message in flight or queued fails. The pool starts new workers if used again. */
   async terminate(): Promise<void> {
     const ws = this.workers;
     this.workers = [];
     this.starting = null;
+    this.generation++;
     this.scratch = [];
+    for (const w of ws) die(w, 'the worker pool was terminated');
     await Promise.all(ws.map((w) => w.terminate()));
   }
 }

@@ -361,3 +361,77 @@ describe("transport 'transfer' (workers get slices, results come back by transfe
     }
   });
 });
+
+describe('WorkerPool', () => {
+  const ping = { op: 'ping' };
+  const internals = (p: WorkerPool) => p as unknown as { pending: number; workers: { terminate(): unknown; queued: number }[] };
+
+  it('terminate() fails the message in flight and the queued ones instead of leaving them pending', async () => {
+    const p = new WorkerPool(1);
+    const v = vectors.valid.find((x) => x.elements > 10_000)!;
+    const big = new Uint8Array(16 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    await p.ready();
+    const busy = [1, 2, 3].map(() => encodeParallel(big, { pool: p, minParallelElements: 0 }));
+    await new Promise((ok) => setTimeout(ok, 2));
+    const settled = Promise.allSettled([...busy, p.run(0, ping)]); // the ping waits behind the encodes
+    await p.terminate();
+    const r = await settled;
+    expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(String((r[3] as PromiseRejectedResult).reason)).toMatch(/terminated/);
+    // terminate() while the workers are still starting: they are not installed afterwards.
+    const q = new WorkerPool(2);
+    const starting = q.ready().then(
+      () => 'started',
+      (e) => e.code,
+    );
+    await q.terminate();
+    expect(await starting).toBe('ECF8_BACKEND_UNAVAILABLE');
+    expect(internals(q).workers.length).toBe(0);
+    // The pool starts again when used after terminate().
+    expect(firstDifference(await decodeParallel(v.stream, { pool: p, minParallelElements: 0 }), v.decoded)).toBe(-1);
+    await p.terminate();
+  });
+
+  it('a message that cannot be posted fails alone; the counters are restored and the worker keeps working', async () => {
+    const p = new WorkerPool(1);
+    await p.ready();
+    await expect(p.run(0, { op: 'ping', f: () => 1 })).rejects.toThrow();
+    expect(internals(p).pending).toBe(0);
+    expect(internals(p).workers[0].queued).toBe(0);
+    expect(await p.run(0, ping)).toBe('pong');
+    expect(internals(p).pending).toBe(0);
+    await p.terminate();
+  });
+
+  it('a worker that died is replaced on its next message', async () => {
+    const p = new WorkerPool(2);
+    await p.ready();
+    const first = internals(p).workers[1];
+    await first.terminate(); // as if it had crashed ('exit' event)
+    await new Promise((ok) => setTimeout(ok, 10));
+    expect(await p.run(1, ping)).toBe('pong');
+    expect(internals(p).workers[1]).not.toBe(first);
+    const v = vectors.valid.find((x) => x.elements > 10_000)!;
+    expect(firstDifference(await decodeParallel(v.stream, { pool: p, minParallelElements: 0 }), v.decoded)).toBe(-1);
+    await p.terminate();
+  });
+
+  it('cpu-workers availability does not wait behind queued work', async () => {
+    const p = new WorkerPool(1);
+    const saved = cpuWorkersBackend.options;
+    cpuWorkersBackend.options = { pool: p };
+    try {
+      await p.ready();
+      const big = new Uint8Array(4_000_000).fill(0x40);
+      const work = Promise.all([1, 2, 3].map(() => encodeParallel(big, { pool: p, minParallelElements: 0 })));
+      const t0 = performance.now();
+      expect(await cpuWorkersBackend.isAvailable()).toEqual({ available: true });
+      expect(performance.now() - t0).toBeLessThan(50);
+      await work;
+    } finally {
+      cpuWorkersBackend.options = saved;
+      await p.terminate();
+    }
+  });
+});
