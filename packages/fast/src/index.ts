@@ -32,7 +32,7 @@ export const cpuFastBackend: Ecf8Backend<Uint8Array> = {
 
 /**
  * Worker-thread decoder: Node `worker_threads`, or Web Workers in browsers (transport 'shared' on cross-origin
- * isolated pages, 'transfer' on others). Available once the pool's workers have started and answered a first
+ * isolated pages, 'copy' on others). Available once the pool's workers have started and answered a first
  * message (checked once per pool, never queued behind work), since in a browser a page's Content-Security-Policy can
  * forbid workers from Blob URLs.
  */

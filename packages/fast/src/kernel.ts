@@ -28,7 +28,7 @@
 
 /**
  * Decode geometry of a stream that passed phases A and B: section offsets from the start of `stream`. For a worker
- * that holds only a slice of the stream (workers.ts, transport 'transfer') the offsets are shifted so that the same
+ * that holds only a slice of the stream (workers.ts, transport 'copy') the offsets are shifted so that the same
  * absolute indices (thread, block, element, bit) land in the slice; they may then be negative, and the kernel only
  * ever adds an index of the slice's own range to them.
  */

@@ -6,10 +6,15 @@
  *  - 'shared' (default where SharedArrayBuffer exists: Node, cross-origin-isolated pages): workers read the stream
  *    and write the output in shared memory. Pass a stream (and a decodeInto target) that already lives in a
  *    SharedArrayBuffer to avoid a copy; other inputs are copied into a pooled shared buffer.
- *  - 'transfer' (default where it does not: ordinary web pages): each worker receives a copy of only the parts of
- *    the stream (or input) its range needs, packed into one ArrayBuffer with the section offsets shifted to match
+ *  - 'copy' (default where it does not: ordinary web pages): each worker receives a copy of only the parts of the
+ *    stream (or input) its range needs, packed into one ArrayBuffer with the section offsets shifted to match
  *    (kernel.ts `Geometry`), decodes or encodes into a buffer of its own range's size, and transfers it back; the
- *    calling thread copies the pieces into place. Every input byte is copied once and every output byte once.
+ *    calling thread copies the pieces into place.
+ *    The calling thread never transfers (detaches) a buffer: the first detach in a V8 isolate invalidates its
+ *    "array buffer detaching" protector for good, after which every optimised typed-array access re-checks for
+ *    detachment — measured: one 16-byte detach makes @ecf8/fast's single-thread decoder ~17% slower for the rest
+ *    of the process (704-716 -> 586-592 MB/s), and it would slow the application's own code the same way. So its
+ *    slices go out by structured clone (a copy), and only the workers detach (their replies).
  *
  * Decode splits the stream by blocks (each worker gets a run of blocks whose output sizes are about equal, and
  * reports gap/position flags and the CRC-32C of its output, which the caller combines). Encode runs the histogram
@@ -38,10 +43,14 @@ import {
 function workerMain(kernelFactory: typeof createKernel): void {
   const k = kernelFactory();
   const R = new Float64Array(4);
+  // Transport 'copy': input slices kept between an encode's two passes, by the caller's id.
+  const kept = new Map<number, ArrayBuffer>();
   const handle = (m: any): any => {
     if (m.op === 'ping') return 'pong';
+    if (m.op === 'drop') return kept.delete(m.id);
     if (m.op === 'decode') {
       const s = new Uint8Array(m.stream, m.streamByteOffset, m.streamLength);
+      m.out ??= new ArrayBuffer(m.outLength); // transport 'copy': the worker's own piece, transferred back
       const out = new Uint8Array(m.out, m.outByteOffset, m.outLength);
       const tables = k.buildDecodeTables(m.codeLengths);
       const res = [];
@@ -52,6 +61,7 @@ function workerMain(kernelFactory: typeof createKernel): void {
       return res;
     }
     if (m.op === 'scan') {
+      if (m.keep !== undefined) kept.set(m.keep, m.input);
       const fp8 = new Uint8Array(m.input, m.inputByteOffset, m.inputLength);
       const res = [];
       for (const [i0, i1] of m.ranges) {
@@ -62,6 +72,12 @@ function workerMain(kernelFactory: typeof createKernel): void {
       return res;
     }
     if (m.op === 'encode') {
+      if (m.kept !== undefined) {
+        m.input = kept.get(m.kept);
+        kept.delete(m.kept);
+        if (!m.input) throw new Error(`no input kept under id ${m.kept}`);
+      }
+      m.out ??= new ArrayBuffer(m.outLength);
       const fp8 = new Uint8Array(m.input, m.inputByteOffset, m.inputLength);
       const out = new Uint8Array(m.out, 0, m.outLength);
       const tables = k.buildEncodeTables(m.codeLengths);
@@ -71,8 +87,8 @@ function workerMain(kernelFactory: typeof createKernel): void {
     }
     return null;
   };
-  // Transport 'transfer': the message's `giveBack` buffer (its output, or the input slice kept for the next
-  // message) goes back to the caller by transfer, not by copy.
+  // Transport 'copy': the message's `giveBack` buffer (the worker's output piece) goes back by transfer (this
+  // worker's buffer is detached, not the caller's).
   const answer = (m: any, post: (reply: unknown, transfer: ArrayBuffer[]) => void): void => {
     try {
       const value = handle(m);
@@ -217,7 +233,7 @@ async function startWorker(): Promise<PoolWorker> {
 
 /**
  * Whether this environment can run the worker paths: Node, or a browser with Web Workers and Blob URLs. (Without
- * SharedArrayBuffer — a page that is not cross-origin isolated — they use transport 'transfer'.)
+ * SharedArrayBuffer — a page that is not cross-origin isolated — they use transport 'copy'.)
  */
 export function workersAvailable(): { available: true } | { available: false; reason: string } {
   if (isNode) return { available: true };
@@ -228,14 +244,14 @@ export function workersAvailable(): { available: true } | { available: false; re
 }
 
 /** How data reaches the workers (see the top of this file). */
-export type Transport = 'shared' | 'transfer';
+export type Transport = 'shared' | 'copy';
 
 function chooseTransport(options: ParallelOptions): Transport {
   const hasShared = typeof SharedArrayBuffer === 'function';
-  const t = options.transport ?? (hasShared ? 'shared' : 'transfer');
-  if (t !== 'shared' && t !== 'transfer') fail(ErrorCode.INVALID_ARGUMENT, `transport ${String(t)} is not 'shared' or 'transfer'`);
+  const t = options.transport ?? (hasShared ? 'shared' : 'copy');
+  if (t !== 'shared' && t !== 'copy') fail(ErrorCode.INVALID_ARGUMENT, `transport ${String(t)} is not 'shared' or 'copy'`);
   if (t === 'shared' && !hasShared) {
-    fail(ErrorCode.BACKEND_UNAVAILABLE, "SharedArrayBuffer is unavailable (a web page needs cross-origin isolation); use transport 'transfer'");
+    fail(ErrorCode.BACKEND_UNAVAILABLE, "SharedArrayBuffer is unavailable (a web page needs cross-origin isolation); use transport 'copy'");
   }
   return t;
 }
@@ -298,7 +314,8 @@ export class WorkerPool {
   }
 
   /**
-   * Runs one message on worker `i` (moving the `transfer` buffers to it) and resolves with its reply. When the
+   * Runs one message on worker `i` and resolves with its reply. Buffers in `transfer` are moved, not copied, which
+   * detaches them in the calling thread (see the top of this file for what that costs; @ecf8/fast never does). When the
    * workers are started and worker `i` is idle, the message is posted before this returns, so a caller can prepare
    * the next worker's message while this one already works.
    */
@@ -391,11 +408,16 @@ export interface ParallelOptions {
   /** Below this many elements the calling thread does the work itself (default 1 MiB). */
   minParallelElements?: number;
   /**
-   * 'shared' (SharedArrayBuffer) or 'transfer' (copies of each worker's part, moved by transfer); default 'shared'
-   * where SharedArrayBuffer exists, else 'transfer'. 'shared' where it does not exist fails with
+   * 'shared' (SharedArrayBuffer) or 'copy' (each worker gets a copy of its part, its result comes back to be
+   * copied into place); default 'shared' where SharedArrayBuffer exists, else 'copy'. 'shared' where it does not exist fails with
    * ECF8_BACKEND_UNAVAILABLE.
    */
   transport?: Transport;
+  /**
+   * Transport 'copy' only: the calling thread also takes one worker's share (it is blocked for that long, as it is
+   * for the copies anyway), and the pool's first worker stays idle; its share then needs no copies. Default true.
+   */
+  useCallingThread?: boolean;
 }
 
 const isShared = (a: Uint8Array): boolean => typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
@@ -415,14 +437,18 @@ function readPos(s: Uint8Array, at: number): number {
   return hi * 2 ** 32 + lo;
 }
 
-/** Splits blocks [0, nBlocks) into `parts` runs with about equal output sizes. */
-function splitBlocks(parsed: ParsedStream, parts: number): number[] {
+/**
+ * Splits blocks [0, nBlocks) into `parts` runs with about equal output sizes, except that the first run's size is
+ * `firstWeight` times the others'.
+ */
+function splitBlocks(parsed: ParsedStream, parts: number, firstWeight = 1): number[] {
   const { stream, layout } = parsed;
   const cuts = [0];
   const n = layout.elementCount;
+  const unit = n / (parts - 1 + firstWeight);
   let b = 0;
   for (let k = 1; k < parts; k++) {
-    const target = (n * k) / parts;
+    const target = unit * (firstWeight + k - 1);
     while (b < layout.nBlocks && readPos(stream, layout.positionsOffset + 8 * b) < target) b++;
     if (b > cuts[cuts.length - 1] && b < layout.nBlocks) cuts.push(b);
   }
@@ -490,6 +516,12 @@ function decodeParts(parsed: ParsedStream, b0: number, b1: number): { parts: [nu
   return { parts, o0, o1 };
 }
 
+/**
+ * Transport 'copy', decode: the calling thread's part is this many times a worker's. Measured on 2 cores,
+ * alpha-stable-1.8 16/32 MiB, speedup over one thread: 1.0 -> 1.14/1.25x, 1.25 -> 1.31/1.48x, 1.5 -> 1.25/1.45x.
+ */
+const CALLER_SHARE = 1.25;
+
 async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offset: number, options: DecodeOptions & ParallelOptions): Promise<void> {
   const verify = options.verifyChecksums ?? true;
   const transport = chooseTransport(options);
@@ -502,7 +534,12 @@ async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offse
     return;
   }
   const pool = options.pool ?? getDefaultPool();
-  const cuts = splitBlocks(parsed, await pool.ready());
+  const threads = await pool.ready();
+  // Transport 'copy' with the calling thread taking part 0: the workers start later (their copies go out first) and
+  // their first detach slows their typed-array code (see the top of this file), so part 0 is made larger.
+  const byCaller = transport === 'copy' && (options.useCallingThread ?? true) && threads > 1;
+  const cuts = splitBlocks(parsed, threads, byCaller ? CALLER_SHARE : 1);
+  const callerPart = byCaller && cuts.length > 2; // else one part only: a worker takes it
   const g: Geometry = geometryOf(layout);
   const common = { op: 'decode', codeLengths: header.codeLengths, crc: verify };
   let flat: number[][];
@@ -532,17 +569,19 @@ async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offse
       if (!direct) out.set(target.subarray(0, n), offset);
     };
   } else {
-    const replies = await Promise.all(
-      cuts.slice(0, -1).map(async (b0, k) => {
+    // The calling thread decodes part 0 itself, straight into the target, once the workers have their messages:
+    // its part costs no copies (see ParallelOptions.useCallingThread).
+    const replies = Promise.all(
+      cuts.slice(callerPart ? 1 : 0, -1).map(async (b0, j) => {
+        const k = callerPart ? j + 1 : j;
         const { parts, o0, o1 } = decodeParts(parsed, b0, cuts[k + 1]);
         const { buffer, at } = gather(parsed.stream, parts);
-        const piece = new ArrayBuffer(o1 - o0);
         const msg = {
           ...common,
-          stream: buffer,
+          stream: buffer, // cloned, not transferred (see the top of this file)
           streamByteOffset: 0,
           streamLength: buffer.byteLength,
-          out: piece,
+          out: null, // the worker allocates its piece and transfers it back
           outByteOffset: 0,
           outLength: o1 - o0,
           outOffset: -o0, // element e goes to piece[e - o0]
@@ -550,14 +589,20 @@ async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offse
           ranges: [[b0, cuts[k + 1]]],
           giveBack: 'out',
         };
-        const r = await pool.run<{ res: number[][]; buffer: ArrayBuffer }>(k, msg, [buffer, piece]);
+        const r = await pool.run<{ res: number[][]; buffer: ArrayBuffer }>(k, msg);
         // Placed at once, while the other workers still decode (on an error the target's bytes in [offset,
         // offset + n) are unspecified anyway, spec §11.2).
         out.set(new Uint8Array(r.buffer), offset + o0);
         return r.res;
       }),
     );
-    flat = replies.flat();
+    let own: number[][] = [];
+    if (callerPart) {
+      const R = new Float64Array(3);
+      kernel.decodeRange(parsed.stream, g, kernel.buildDecodeTables(header.codeLengths), out, offset, cuts[0], cuts[1], verify, R);
+      own = [[R[0], R[1], R[2]]];
+    }
+    flat = [...own, ...(await replies).flat()];
     finish = () => {};
   }
   const gap = flat.some((r) => r[0] !== 0);
@@ -593,7 +638,7 @@ export async function decodeParallel(stream: Uint8Array, options: DecodeOptions 
 
 /**
  * Parallel decodeInto. Transport 'shared': a target in shared memory is written directly, any other one through a
- * pooled buffer; 'transfer': the workers' pieces are copied into the target.
+ * pooled buffer; 'copy': the workers' pieces are copied into the target.
  */
 export async function decodeParallelInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: DecodeOptions & ParallelOptions = {}): Promise<number> {
   if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
@@ -643,6 +688,9 @@ function placeEncoded(out: Uint8Array, piece: Uint8Array, parts: [number, number
   if (nib[1] > nib[0]) out.set(piece.subarray(at[3], at[3] + nib[1] - nib[0]), nib[0]);
 }
 
+/** Ids of the inputs workers keep between an encode's two passes (transport 'copy'). */
+let nextKeepId = 1;
+
 /**
  * Parallel encoder; the stream is byte-identical to the reference encoder's. With transport 'shared' it lives in a
  * SharedArrayBuffer.
@@ -691,52 +739,76 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
     return out;
   }
 
-  // Transport 'transfer': each worker gets a copy of its elements, keeps it across both passes (it travels back
-  // with the histogram), and returns its encodeParts pieces.
-  const scans = await Promise.all(
-    groups.map(async (rs, k) => {
-      const base = cuts[rs[0]];
-      const input = fp8.slice(base, cuts[rs[rs.length - 1] + 1]).buffer;
-      const msg = { op: 'scan', input, inputByteOffset: 0, inputLength: input.byteLength, ranges: rangesOf(rs).map(([a, b]) => [a - base, b - base]), giveBack: 'input' };
-      const r = await pool.run<{ res: { h: Float64Array; crc: number }[]; buffer: ArrayBuffer }>(k, msg, [input]);
-      return { res: r.res, input: r.buffer, base };
-    }),
-  );
-  const flat = scans.flatMap((x) => x.res);
-  const plan = planEncode(n, T, cuts, flat.map((x) => x.h), flat.map((x) => x.crc));
-  const L = plan.layout;
-  const out = new Uint8Array(L.streamSize);
-  const g = geometryOf(L);
-  const partials = await Promise.all(
-    groups.map(async (rs, k) => {
-      const rA = rs[0];
-      const rB = rs[rs.length - 1];
-      const parts = encodeParts(plan, cuts, rA, rB, nRanges - 1);
-      const { at, size } = packParts(parts);
-      const piece = new ArrayBuffer(size);
-      const { input, base } = scans[k];
-      const msg = {
-        op: 'encode',
-        input,
-        inputByteOffset: 0,
-        inputLength: input.byteLength,
-        inputBase: base,
-        out: piece,
-        outLength: size,
-        codeLengths: plan.codeLengths,
-        g: sliceGeometry(g, parts, at),
-        ranges: rs.map((r) => [cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === nRanges - 1]),
-        giveBack: 'out',
-      };
-      const r = await pool.run<{ res: number[]; buffer: ArrayBuffer }>(k, msg, [input, piece]);
-      const lastEx = rB === nRanges - 1 ? L.exponentsOffset + L.exponentsSize : L.exponentsOffset + Math.floor(plan.bitStarts[rB + 1] / 8);
-      placeEncoded(out, new Uint8Array(r.buffer), parts, at, plan.bitStarts[rA], L.exponentsOffset, lastEx);
-      return r.res;
-    }),
-  );
-  stitch(out, plan, partials.flat());
-  finishStream(out, L, plan.codeLengths, plan.contentCrc);
-  return out;
+  // Transport 'copy': each worker gets a copy of its elements (cloned, not transferred), keeps it under this call's
+  // id between the two passes, and transfers back its encodeParts pieces.
+  const id = nextKeepId++;
+  let encoded = false;
+  // The calling thread takes group 0 itself (no copies; see ParallelOptions.useCallingThread).
+  const byCaller = (options.useCallingThread ?? true) && groups.length > 1;
+  const scanOwn = (rs: number[]) =>
+    rs.map((r) => {
+      const h = new Float64Array(16);
+      return { h, crc: kernel.scan(fp8, cuts[r], cuts[r + 1], h) };
+    });
+  try {
+    const scanning = Promise.all(
+      groups.map((rs, k) => {
+        if (byCaller && k === 0) return null;
+        const base = cuts[rs[0]];
+        const input = fp8.slice(base, cuts[rs[rs.length - 1] + 1]).buffer;
+        const msg = { op: 'scan', input, inputByteOffset: 0, inputLength: input.byteLength, keep: id, ranges: rangesOf(rs).map(([a, b]) => [a - base, b - base]) };
+        return pool.run<{ h: Float64Array; crc: number }[]>(k, msg).then((res) => ({ res, base, length: input.byteLength }));
+      }),
+    );
+    const own = byCaller ? scanOwn(groups[0]) : [];
+    const scans = await scanning;
+    const flat = [...own, ...scans.flatMap((x) => x?.res ?? [])];
+    const plan = planEncode(n, T, cuts, flat.map((x) => x.h), flat.map((x) => x.crc));
+    const L = plan.layout;
+    const out = new Uint8Array(L.streamSize);
+    const g = geometryOf(L);
+    encoded = true; // from here every worker gets its encode message, which consumes the kept input
+    const encoding = Promise.all(
+      groups.map(async (rs, k) => {
+        if (byCaller && k === 0) return [];
+        const rA = rs[0];
+        const rB = rs[rs.length - 1];
+        const parts = encodeParts(plan, cuts, rA, rB, nRanges - 1);
+        const { at, size } = packParts(parts);
+        const msg = {
+          op: 'encode',
+          kept: id,
+          inputByteOffset: 0,
+          inputLength: scans[k]!.length,
+          inputBase: scans[k]!.base,
+          out: null,
+          outLength: size,
+          codeLengths: plan.codeLengths,
+          g: sliceGeometry(g, parts, at),
+          ranges: rs.map((r) => [cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === nRanges - 1]),
+          giveBack: 'out',
+        };
+        const r = await pool.run<{ res: number[]; buffer: ArrayBuffer }>(k, msg);
+        const lastEx = rB === nRanges - 1 ? L.exponentsOffset + L.exponentsSize : L.exponentsOffset + Math.floor(plan.bitStarts[rB + 1] / 8);
+        placeEncoded(out, new Uint8Array(r.buffer), parts, at, plan.bitStarts[rA], L.exponentsOffset, lastEx);
+        return r.res;
+      }),
+    );
+    // Group 0 on this thread, straight into the stream (edge gap bytes are OR-ed, as the pieces' are).
+    const ownPartials: number[] = [];
+    if (byCaller) {
+      const tables = kernel.buildEncodeTables(plan.codeLengths);
+      for (const r of groups[0]) ownPartials.push(kernel.encodeRange(fp8, cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === nRanges - 1, g, tables, out));
+    }
+    const partials = await encoding;
+    partials[0] = byCaller ? ownPartials : partials[0];
+    stitch(out, plan, partials.flat());
+    finishStream(out, L, plan.codeLengths, plan.contentCrc);
+    return out;
+  } finally {
+    // A failure before the encode messages went out leaves the kept inputs in the workers: drop them.
+    if (!encoded) await Promise.allSettled(groups.map((_, k) => (byCaller && k === 0 ? null : pool.run(k, { op: 'drop', id }))));
+  }
 }
 
 export { encodeWithPlan };

@@ -2,7 +2,7 @@
  * @ecf8/fast's parallel paths in a real browser: Playwright drives Debian's headless Chromium against pages served
  * from 127.0.0.1 that import the built packages. Web Workers start from a Blob URL holding the kernel's own source.
  * Two pages: one cross-origin isolated (COOP/COEP headers: SharedArrayBuffer exists, transport 'shared') and one
- * ordinary page (no SharedArrayBuffer, transport 'transfer'). On both, every valid vector decodes to its sha256 and
+ * ordinary page (no SharedArrayBuffer, transport 'copy'). On both, every valid vector decodes to its sha256 and
  * every invalid one fails with its code, and a 2M-element tensor encodes to the reference bytes and decodes back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +66,7 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
 
   for (const { path, isolated, transport } of [
     { path: 'isolated.html', isolated: true, transport: 'shared' },
-    { path: 'plain.html', isolated: false, transport: 'transfer' },
+    { path: 'plain.html', isolated: false, transport: 'copy' },
   ]) {
     describe(`${path} (${isolated ? 'cross-origin isolated' : 'not isolated'}: transport '${transport}')`, () => {
       let page: Page;
@@ -132,7 +132,7 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
         );
         for (const v of vectors.valid) expect(r.sha[`valid/${v.name}.ecf8`], v.name).toBe(createHash('sha256').update(v.decoded).digest('hex'));
         for (const v of bad) expect(r.codes[v.file], v.file).toBe(v.error);
-        // Results of the shared transport live in a SharedArrayBuffer; those of 'transfer' in ordinary memory.
+        // Results of the shared transport live in a SharedArrayBuffer; those of 'copy' in ordinary memory.
         expect(r.shared).toBe(transport === 'shared' ? vectors.valid.length : 0);
       });
 

@@ -23,10 +23,10 @@ import { kernel, planEncode, encodeWithPlan } from '../src/codec.js';
 
 const pool = new WorkerPool(2);
 const par = { pool, minParallelElements: 0 };
-// Transport 'transfer' (what a web page without cross-origin isolation gets), on three workers so that splits are
+// Transport 'copy' (what a web page without cross-origin isolation gets), on three workers so that splits are
 // uneven and every worker holds only a slice of the stream.
 const pool3 = new WorkerPool(3);
-const parT = { pool: pool3, minParallelElements: 0, transport: 'transfer' as const };
+const parT = { pool: pool3, minParallelElements: 0, transport: 'copy' as const };
 afterAll(() => Promise.all([pool.terminate(), pool3.terminate()]));
 
 // The shared backend suite (every vector, limits, round trips, corrupted streams vs the reference).
@@ -36,7 +36,7 @@ describeBackendSuite(cpuWorkersBackend, { propertyRuns: 20 });
 describeBackendSuite(
   {
     ...cpuWorkersBackend,
-    name: 'cpu-workers, transport transfer',
+    name: 'cpu-workers, transport copy',
     decode: (stream, options) => decodeParallel(stream, { ...parT, ...options }),
     decodeInto: (stream, target, offset = 0, options) => decodeParallelInto(stream, target, offset, { ...parT, ...options }),
     dispose: () => {},
@@ -280,7 +280,7 @@ describe('large tensors', () => {
   });
 });
 
-describe("transport 'transfer' (workers get slices, results come back by transfer)", () => {
+describe("transport 'copy' (workers get copies of their slices, results come back to be copied into place)", () => {
   it('canonical vectors encode to the same bytes; valid vectors decode into [offset, offset + n) only', async () => {
     for (const v of vectors.valid) {
       if (v.canonical) {
@@ -342,6 +342,33 @@ describe("transport 'transfer' (workers get slices, results come back by transfe
       const out = new Uint8Array(n);
       expect(await decodeParallelInto(ref, out, 0, parT)).toBe(n);
       expect(firstDifference(out, a)).toBe(-1);
+      // The workers alone (the calling thread only copies).
+      const alone = { ...parT, useCallingThread: false };
+      expect(firstDifference(await decodeParallel(ref, alone), a)).toBe(-1);
+      expect(firstDifference(await encodeParallel(a, { threadsPerBlock: t, ...alone }), ref)).toBe(-1);
+    }
+  });
+
+  it('never transfers (detaches) a buffer of the calling thread; workers keep no input after an encode', async () => {
+    const transfers: number[] = [];
+    class Spy extends WorkerPool {
+      override run<R>(i: number, msg: unknown, transfer: ArrayBuffer[] = []): Promise<R> {
+        transfers.push(transfer.length);
+        return super.run<R>(i, msg, transfer);
+      }
+    }
+    const p = new Spy(2);
+    try {
+      const v = vectors.valid.find((x) => x.elements > 10_000 && x.canonical)!;
+      const opts = { pool: p, minParallelElements: 0, transport: 'copy' as const };
+      expect(firstDifference(await encodeParallel(v.decoded, { ...opts, threadsPerBlock: v.threadsPerBlock }), v.stream)).toBe(-1);
+      expect(firstDifference(await decodeParallel(v.stream, opts), v.decoded)).toBe(-1);
+      expect(transfers.length).toBeGreaterThanOrEqual(3);
+      expect(transfers.every((t) => t === 0)).toBe(true);
+      // The inputs kept between the two passes were consumed: dropping any id finds nothing.
+      for (const k of [0, 1]) expect(await p.run(k, { op: 'drop', id: 1 })).toBe(false);
+    } finally {
+      await p.terminate();
     }
   });
 
@@ -353,8 +380,8 @@ describe("transport 'transfer' (workers get slices, results come back by transfe
     const saved = globalThis.SharedArrayBuffer;
     try {
       (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
-      await expect(decodeParallel(v.stream, { ...parT, transport: 'shared' })).rejects.toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
-      // The default is then 'transfer'.
+      await expect(decodeParallel(v.stream, { ...parT, transport: 'shared' as const })).rejects.toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
+      // The default is then 'copy'.
       expect(firstDifference(await decodeParallel(v.stream, { pool: pool3, minParallelElements: 0 }), v.decoded)).toBe(-1);
     } finally {
       globalThis.SharedArrayBuffer = saved;
