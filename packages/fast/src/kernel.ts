@@ -15,7 +15,8 @@
  *  2. nibbles and CRC: a word pass ORs the sign/mantissa nibbles of 16 elements per step into the output (spread
  *     with shifts and masks, no tables) and runs slicing-by-16 CRC-32C on the finished words.
  *  - The gap chain (§8.3): a step that crosses a 64-bit window boundary is logged (its bit position, stored
- *    unconditionally, kept by advancing the log index by the crossing bit); after the lane, each logged step is
+ *    unconditionally, kept by advancing the log index by the crossing bit; one log for the four lanes, as bit
+ *    positions are the group's, which keeps three registers free); after a lane, each logged step is
  *    re-looked-up and the first code start at or after the boundary, from the table's code-start mask, must equal
  *    `window + gap` — exactly the sequential reference's check, so the same streams fail with the same code. A
  *    lane's last codes are decoded one at a time and checked at once; there the crossing into the next block also
