@@ -260,16 +260,24 @@ describe('CRC-32C', () => {
   });
 });
 
+/**
+ * n FP8 bytes with random signs and mantissas and roughly geometric exponents: minExp + min(span, floor(-log2(u) /
+ * slope)) for uniform u (an LCG seeded with `seed`), the shape of trained weights' exponents.
+ */
+function geometricFp8(n: number, seed: number, minExp: number, span: number, slope: number): Uint8Array {
+  const a = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const e = minExp + Math.min(span, Math.floor(-Math.log2((s >>> 8) / 2 ** 24 + 1e-9) / slope));
+    a[i] = ((s >>> 3) & 0x80) | (e << 3) | (s & 7);
+  }
+  return a;
+}
+
 describe('large tensors', () => {
   it('a 3M-element Gaussian tensor: fast, workers and reference agree (T = 512 and 64)', async () => {
-    const n = 3_000_001;
-    const a = new Uint8Array(n);
-    let s = 7;
-    for (let i = 0; i < n; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      const e = 4 + Math.min(11, Math.floor(-Math.log2((s >>> 8) / 2 ** 24 + 1e-9) / 1.3));
-      a[i] = ((s >>> 3) & 0x80) | (e << 3) | (s & 7);
-    }
+    const a = geometricFp8(3_000_001, 7, 4, 11, 1.3);
     for (const t of [512, 64]) {
       const ref = referenceEncode(a, { threadsPerBlock: t });
       expect(firstDifference(encodeFast(a, { threadsPerBlock: t }), ref)).toBe(-1);
@@ -329,13 +337,7 @@ describe("transport 'copy' (workers get copies of their slices, results come bac
 
   it('a 3M-element tensor over 3 workers: same stream and bytes as the reference (T = 1024, 512, 8)', async () => {
     const n = 3_000_003;
-    const a = new Uint8Array(n);
-    let s = 11;
-    for (let i = 0; i < n; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      const e = 3 + Math.min(12, Math.floor(-Math.log2((s >>> 8) / 2 ** 24 + 1e-9) / 1.1));
-      a[i] = ((s >>> 3) & 0x80) | (e << 3) | (s & 7);
-    }
+    const a = geometricFp8(n, 11, 3, 12, 1.1);
     for (const t of [1024, 512, 8]) {
       const ref = referenceEncode(a, { threadsPerBlock: t });
       expect(firstDifference(await encodeParallel(a, { threadsPerBlock: t, ...parT }), ref)).toBe(-1);
