@@ -32,7 +32,7 @@ export const cpuFastBackend: Ecf8Backend<Uint8Array> = {
 
 /**
  * Worker-thread decoder: Node `worker_threads`, or Web Workers in browsers (transport 'shared' on cross-origin
- * isolated pages, 'copy' on others). Available once the pool's workers have started and answered a first
+ * isolated pages; on others only when `options.transport` is 'copy'). Available once the pool's workers have started and answered a first
  * message (checked once per pool, never queued behind work), since in a browser a page's Content-Security-Policy can
  * forbid workers from Blob URLs.
  */
@@ -42,6 +42,14 @@ export const cpuWorkersBackend: Ecf8Backend<Uint8Array> & { options: ParallelOpt
   isAvailable: async () => {
     const a = workersAvailable();
     if (!a.available) return a;
+    if (typeof SharedArrayBuffer !== 'function' && cpuWorkersBackend.options.transport !== 'copy') {
+      return {
+        available: false,
+        reason:
+          'SharedArrayBuffer is unavailable (the page is not cross-origin isolated), and copying the data to workers ' +
+          "costs more than it gains on few cores; set cpuWorkersBackend.options.transport = 'copy' to use them anyway",
+      };
+    }
     try {
       await (cpuWorkersBackend.options.pool ?? getDefaultPool()).ready();
       return { available: true };

@@ -6,7 +6,8 @@
  *  - 'shared' (default where SharedArrayBuffer exists: Node, cross-origin-isolated pages): workers read the stream
  *    and write the output in shared memory. Pass a stream (and a decodeInto target) that already lives in a
  *    SharedArrayBuffer to avoid a copy; other inputs are copied into a pooled shared buffer.
- *  - 'copy' (default where it does not: ordinary web pages): each worker receives a copy of only the parts of the
+ *  - 'copy' (opt-in; where SharedArrayBuffer does not exist and no transport is asked for, the calling thread does
+ *    the work, as the copies cost more than a second core gains): each worker receives a copy of only the parts of the
  *    stream (or input) its range needs, packed into one ArrayBuffer with the section offsets shifted to match
  *    (kernel.ts `Geometry`), decodes or encodes into a buffer of its own range's size, and transfers it back; the
  *    calling thread copies the pieces into place.
@@ -246,14 +247,25 @@ export function workersAvailable(): { available: true } | { available: false; re
 /** How data reaches the workers (see the top of this file). */
 export type Transport = 'shared' | 'copy';
 
-function chooseTransport(options: ParallelOptions): Transport {
+/**
+ * The transport asked for, or 'shared' where SharedArrayBuffer exists; null (work on the calling thread) where it
+ * does not and none was asked for — on 2 cores 'copy' measured slower than one thread in Chromium (see
+ * docs/benchmarks.md, "Browser"), so workers without shared memory are opt-in.
+ */
+function chooseTransport(options: ParallelOptions): Transport | null {
   const hasShared = typeof SharedArrayBuffer === 'function';
-  const t = options.transport ?? (hasShared ? 'shared' : 'copy');
+  const t = options.transport;
+  if (t === undefined) return hasShared ? 'shared' : null;
   if (t !== 'shared' && t !== 'copy') fail(ErrorCode.INVALID_ARGUMENT, `transport ${String(t)} is not 'shared' or 'copy'`);
   if (t === 'shared' && !hasShared) {
     fail(ErrorCode.BACKEND_UNAVAILABLE, "SharedArrayBuffer is unavailable (a web page needs cross-origin isolation); use transport 'copy'");
   }
   return t;
+}
+
+/** Whether a call of `n` elements is too small for the workers, or there are none. */
+function onCallingThread(n: number, options: ParallelOptions): boolean {
+  return n < (options.minParallelElements ?? 1 << 20) || workersAvailable().available === false;
 }
 
 /** One worker per core: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
@@ -409,7 +421,10 @@ export interface ParallelOptions {
   minParallelElements?: number;
   /**
    * 'shared' (SharedArrayBuffer) or 'copy' (each worker gets a copy of its part, its result comes back to be
-   * copied into place); default 'shared' where SharedArrayBuffer exists, else 'copy'. 'shared' where it does not exist fails with
+   * copied into place). Default: 'shared' where SharedArrayBuffer exists; where it does not (a web page that is
+   * not cross-origin isolated), the work runs on the calling thread unless 'copy' is asked for — on 2 cores the
+   * copies cost more than the second core gains (docs/benchmarks.md, "Browser"), but 'copy' with
+   * `useCallingThread: false` keeps the page's thread free while workers decode. 'shared' where it does not exist fails with
    * ECF8_BACKEND_UNAVAILABLE.
    */
   transport?: Transport;
@@ -522,9 +537,10 @@ function decodeParts(parsed: ParsedStream, b0: number, b1: number): { parts: [nu
  */
 const CALLER_SHARE = 1.25;
 
-async function decodeParsedParallel(parsed: ParsedStream, out: Uint8Array, offset: number, options: DecodeOptions & ParallelOptions): Promise<void> {
+async function decodeParsedParallel(
+  parsed: ParsedStream, out: Uint8Array, offset: number, options: DecodeOptions & ParallelOptions, transport: Transport,
+): Promise<void> {
   const verify = options.verifyChecksums ?? true;
-  const transport = chooseTransport(options);
   validateMetadataFast(parsed, verify);
   const { layout, header } = parsed;
   const n = layout.elementCount;
@@ -626,13 +642,13 @@ export async function decodeParallel(stream: Uint8Array, options: DecodeOptions 
   const transport = chooseTransport(options);
   const parsed = parseStream(stream, options);
   const n = parsed.layout.elementCount;
-  if (n < (options.minParallelElements ?? 1 << 20) || workersAvailable().available === false) {
+  if (transport === null || onCallingThread(n, options)) {
     const out = new Uint8Array(n);
     decodeFastInto(stream, out, 0, options);
     return out;
   }
   const out = transport === 'shared' ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
-  await decodeParsedParallel(parsed, out, 0, options);
+  await decodeParsedParallel(parsed, out, 0, options, transport);
   return out;
 }
 
@@ -643,15 +659,15 @@ export async function decodeParallel(stream: Uint8Array, options: DecodeOptions 
 export async function decodeParallelInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: DecodeOptions & ParallelOptions = {}): Promise<number> {
   if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
   if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
-  chooseTransport(options);
+  const transport = chooseTransport(options);
   const parsed = parseStream(stream, options);
   const n = parsed.layout.elementCount;
   checkOutputRoom(n, out.length, offset);
-  if (n < (options.minParallelElements ?? 1 << 20) || workersAvailable().available === false) {
+  if (transport === null || onCallingThread(n, options)) {
     decodeFastInto(stream, out, offset, options);
     return n;
   }
-  await decodeParsedParallel(parsed, out, offset, options);
+  await decodeParsedParallel(parsed, out, offset, options, transport);
   return n;
 }
 
@@ -700,7 +716,7 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
   const transport = chooseTransport(options);
   const n = fp8.length;
   const pool = options.pool ?? getDefaultPool();
-  if (n < (options.minParallelElements ?? 1 << 20) || workersAvailable().available === false) {
+  if (transport === null || onCallingThread(n, options)) {
     const { encodeFast } = await import('./codec.js');
     return encodeFast(fp8, options);
   }

@@ -2,7 +2,8 @@
  * @ecf8/fast's parallel paths in a real browser: Playwright drives Debian's headless Chromium against pages served
  * from 127.0.0.1 that import the built packages. Web Workers start from a Blob URL holding the kernel's own source.
  * Two pages: one cross-origin isolated (COOP/COEP headers: SharedArrayBuffer exists, transport 'shared') and one
- * ordinary page (no SharedArrayBuffer, transport 'copy'). On both, every valid vector decodes to its sha256 and
+ * ordinary page (no SharedArrayBuffer: transport 'copy' when asked for, else the calling thread). On both, every
+ * valid vector decodes to its sha256 and
  * every invalid one fails with its code, and a 2M-element tensor encodes to the reference bytes and decodes back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,8 +44,11 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
       pages: {
         '/plain.html': { html: PAGE },
         '/isolated.html': { html: PAGE, headers: ISOLATION_HEADERS },
-        // Scripts may load, workers may not: cpu-workers must say so and resolution must fall back to cpu-fast.
-        '/no-workers.html': { html: PAGE, headers: { 'content-security-policy': "script-src 'self' 'unsafe-inline'; worker-src 'none'" } },
+        // Isolated, scripts may load, workers may not: cpu-workers must say so and resolution fall back to cpu-fast.
+        '/no-workers.html': {
+          html: PAGE,
+          headers: { ...ISOLATION_HEADERS, 'content-security-policy': "script-src 'self' 'unsafe-inline'; worker-src 'none'" },
+        },
       },
     });
     server = s.server;
@@ -84,9 +88,16 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
         expect(r).toEqual({ isolated, sab: isolated ? 'function' : 'undefined', available: { available: true } });
       });
 
-      it('resolves the cpu-workers backend, which decodes through the registry', async () => {
+      it(`resolves ${isolated ? 'cpu-workers' : "cpu-fast (cpu-workers only with transport 'copy')"}, which decodes through the registry`, async () => {
         const r = await page.evaluate(async () => {
-          const { core } = (window as any).ecf8;
+          const { core, fast } = (window as any).ecf8;
+          const plain = typeof SharedArrayBuffer !== 'function';
+          if (plain) {
+            const a = await fast.cpuWorkersBackend.isAvailable();
+            if (a.available || !/cross-origin isolated/.test(a.reason)) throw new Error(`cpu-workers on a plain page: ${JSON.stringify(a)}`);
+            if ((await core.resolveBackend()).name !== 'cpu-fast') throw new Error('cpu-fast expected by default');
+            fast.cpuWorkersBackend.options = { transport: 'copy' };
+          }
           const backend = await core.resolveBackend();
           const stream = new Uint8Array(await (await fetch('/vectors/valid/real-weights-slice.ecf8')).arrayBuffer());
           const out: Uint8Array = await backend.decode(stream, { minParallelElements: 0 });
@@ -108,7 +119,7 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
           async ({ valid, invalid }) => {
             const { fast } = (window as any).ecf8;
             const pool = new fast.WorkerPool(2);
-            const opts = { pool, minParallelElements: 0 };
+            const opts = { pool, minParallelElements: 0, transport: typeof SharedArrayBuffer === 'function' ? 'shared' : 'copy' };
             const load = async (f: string) => new Uint8Array(await (await fetch(`/vectors/${f}`)).arrayBuffer());
             const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
             const sha: Record<string, string> = {};
@@ -152,9 +163,10 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
           const results: Record<string, boolean> = {};
           for (const T of [512, 16]) {
             const ref: Uint8Array = core.encode(a, { threadsPerBlock: T });
-            results[`encode T=${T}`] = same(await fast.encodeParallel(a, { threadsPerBlock: T, pool }), ref);
+            const transport = typeof SharedArrayBuffer === 'function' ? 'shared' : 'copy';
+            results[`encode T=${T}`] = same(await fast.encodeParallel(a, { threadsPerBlock: T, pool, transport }), ref);
             const out = new Uint8Array(n + 2).fill(9);
-            await fast.decodeParallelInto(ref, out, 1, { pool });
+            await fast.decodeParallelInto(ref, out, 1, { pool, transport });
             results[`decode T=${T}`] = out[0] === 9 && out[n + 1] === 9 && same(out.subarray(1, n + 1), a);
           }
           await pool.terminate();

@@ -45,6 +45,7 @@ describeBackendSuite(
 );
 
 const vectors = loadVectors();
+const internals = (p: WorkerPool) => p as unknown as { pending: number; workers: { terminate(): unknown; queued: number }[] };
 
 const T = threadsPerBlock;
 const codeOf = (f: () => unknown): unknown => {
@@ -383,8 +384,23 @@ describe("transport 'copy' (workers get copies of their slices, results come bac
     try {
       (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
       await expect(decodeParallel(v.stream, { ...parT, transport: 'shared' as const })).rejects.toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
-      // The default is then 'copy'.
-      expect(firstDifference(await decodeParallel(v.stream, { pool: pool3, minParallelElements: 0 }), v.decoded)).toBe(-1);
+      // With no transport asked for, the work then stays on the calling thread: a fresh pool is never started.
+      const idle = new WorkerPool(2);
+      expect(firstDifference(await decodeParallel(v.stream, { pool: idle, minParallelElements: 0 }), v.decoded)).toBe(-1);
+      expect(firstDifference(await encodeParallel(v.decoded, { pool: idle, minParallelElements: 0, threadsPerBlock: v.threadsPerBlock }), referenceEncode(v.decoded, { threadsPerBlock: v.threadsPerBlock }))).toBe(-1);
+      expect(internals(idle).workers.length).toBe(0);
+      // The cpu-workers backend says why it is unavailable, unless 'copy' is asked for.
+      const saved = cpuWorkersBackend.options;
+      try {
+        cpuWorkersBackend.options = { pool: idle };
+        const a = await cpuWorkersBackend.isAvailable();
+        expect(a.available).toBe(false);
+        expect((a as { reason: string }).reason).toMatch(/SharedArrayBuffer is unavailable.*transport = 'copy'/);
+        cpuWorkersBackend.options = { pool: pool3, transport: 'copy' };
+        expect(await cpuWorkersBackend.isAvailable()).toEqual({ available: true });
+      } finally {
+        cpuWorkersBackend.options = saved;
+      }
     } finally {
       globalThis.SharedArrayBuffer = saved;
     }
@@ -393,7 +409,6 @@ describe("transport 'copy' (workers get copies of their slices, results come bac
 
 describe('WorkerPool', () => {
   const ping = { op: 'ping' };
-  const internals = (p: WorkerPool) => p as unknown as { pending: number; workers: { terminate(): unknown; queued: number }[] };
 
   it('terminate() fails the message in flight and the queued ones instead of leaving them pending', async () => {
     const p = new WorkerPool(1);
