@@ -3,7 +3,8 @@
  * corpus's synthetic 16 MiB tensors (run `npm run corpus -w @ecf8/bench` first). Two pages: one cross-origin
  * isolated (SharedArrayBuffer: transport 'shared', the page's inputs already in shared memory) and one ordinary page
  * (transport 'copy'). Each prints single-thread and 2-worker encode/decode MB/s, measured side by side in the same
- * page after checking every result byte for byte. --write puts the table in docs/benchmarks.md.
+ * page after checking every result byte for byte (medians of RUNS runs, default 7). --write puts the table in
+ * docs/benchmarks.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { CHROMIUM, CHROMIUM_ARGS, ISOLATION_HEADERS, ROOT, ensureBuilt, startSta
 import { machine, replaceSection } from './report.js';
 
 const WRITE = process.argv.includes('--write');
-const RUNS = 7;
+const RUNS = Number(process.env.RUNS ?? 7);
 const FILES = ['alpha-stable-1.8-16M.safetensors', 'alpha-stable-1.5-16M.safetensors'];
 
 const PAGE = `<!doctype html>
