@@ -246,18 +246,32 @@ export function stitch(out: Uint8Array, plan: EncodePlan, partials: number[]): v
   }
 }
 
+/** Histogram pass (histogram and CRC-32C) of ranges `rs` (indices into `cuts`) on this thread. */
+export function scanRanges(fp8: Uint8Array, cuts: number[], rs: number[]): { h: Float64Array; crc: number }[] {
+  return rs.map((r) => {
+    const h = new Float64Array(16);
+    return { h, crc: kernel.scan(fp8, cuts[r], cuts[r + 1], h) };
+  });
+}
+
+/** Bitstream pass of ranges `rs` on this thread, straight into the stream `out`; returns their partial bytes. */
+export function encodeRanges(fp8: Uint8Array, plan: EncodePlan, cuts: number[], rs: number[], out: Uint8Array): number[] {
+  const g = geometryOf(plan.layout);
+  const tables = kernel.buildEncodeTables(plan.codeLengths);
+  const last = cuts.length - 2;
+  return rs.map((r) => kernel.encodeRange(fp8, cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === last, g, tables, out));
+}
+
+/** The indices 0 .. count - 1. */
+export function rangeIndices(count: number): number[] {
+  return Array.from({ length: count }, (_, r) => r);
+}
+
 /** Histogram pass and code choice of a single-thread encode (ranges of at most kernel.MAX_RANGE elements). */
 function planFast(fp8: Uint8Array, T: number): { plan: EncodePlan; cuts: number[] } {
-  const n = fp8.length;
-  const cuts = splitRanges(n, 1);
-  const hists: Float64Array[] = [];
-  const crcs: number[] = [];
-  for (let r = 0; r + 1 < cuts.length; r++) {
-    const h = new Float64Array(16);
-    crcs.push(kernel.scan(fp8, cuts[r], cuts[r + 1], h));
-    hists.push(h);
-  }
-  return { plan: planEncode(n, T, cuts, hists, crcs), cuts };
+  const cuts = splitRanges(fp8.length, 1);
+  const scans = scanRanges(fp8, cuts, rangeIndices(cuts.length - 1));
+  return { plan: planEncode(fp8.length, T, cuts, scans.map((x) => x.h), scans.map((x) => x.crc)), cuts };
 }
 
 /** Encodes FP8 bytes; the stream is byte-identical to @ecf8/core's `encode` for the same input and T. */
@@ -291,15 +305,6 @@ export function encodeFastInto(fp8: Uint8Array, out: Uint8Array, offset = 0, opt
 
 export function encodeWithPlan(fp8: Uint8Array, plan: EncodePlan, cuts: number[], out: Uint8Array): void {
   const { layout, codeLengths } = plan;
-  if (layout.elementCount > 0) {
-    const g = geometryOf(layout);
-    const tables = kernel.buildEncodeTables(codeLengths);
-    const partials: number[] = [];
-    for (let r = 0; r + 1 < cuts.length; r++) {
-      const last = r + 2 === cuts.length;
-      partials.push(kernel.encodeRange(fp8, cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], last, g, tables, out));
-    }
-    stitch(out, plan, partials);
-  }
+  if (layout.elementCount > 0) stitch(out, plan, encodeRanges(fp8, plan, cuts, rangeIndices(cuts.length - 1), out));
   finishStream(out, layout, codeLengths, plan.contentCrc);
 }

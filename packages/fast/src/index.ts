@@ -4,7 +4,7 @@
  */
 import { registerBackend, type DecodeOptions, type Ecf8Backend } from '@ecf8/core';
 import { decodeFast, decodeFastInto } from './codec.js';
-import { decodeParallel, decodeParallelInto, getDefaultPool, terminateDefaultPool, workersAvailable, type ParallelOptions } from './workers.js';
+import { chooseTransport, decodeParallel, decodeParallelInto, getDefaultPool, terminateDefaultPool, workersAvailable, type ParallelOptions } from './workers.js';
 
 export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, validateMetadataFast } from './codec.js';
 export {
@@ -32,9 +32,9 @@ export const cpuFastBackend: Ecf8Backend<Uint8Array> = {
 
 /**
  * Worker-thread decoder: Node `worker_threads`, or Web Workers in browsers (transport 'shared' on cross-origin
- * isolated pages; on others only when `options.transport` is 'copy'). Available once the pool's workers have started and answered a first
- * message (checked once per pool, never queued behind work), since in a browser a page's Content-Security-Policy can
- * forbid workers from Blob URLs.
+ * isolated pages; on others only when `options.transport` is 'copy'). Available once the pool's workers have
+ * started and answered a first message (checked once per pool, never queued behind work), since in a browser a
+ * page's Content-Security-Policy can forbid workers from Blob URLs.
  */
 export const cpuWorkersBackend: Ecf8Backend<Uint8Array> & { options: ParallelOptions } = {
   name: 'cpu-workers',
@@ -42,15 +42,16 @@ export const cpuWorkersBackend: Ecf8Backend<Uint8Array> & { options: ParallelOpt
   isAvailable: async () => {
     const a = workersAvailable();
     if (!a.available) return a;
-    if (typeof SharedArrayBuffer !== 'function' && cpuWorkersBackend.options.transport !== 'copy') {
-      return {
-        available: false,
-        reason:
-          'SharedArrayBuffer is unavailable (the page is not cross-origin isolated), and copying the data to workers ' +
-          "costs more than it gains on few cores; set cpuWorkersBackend.options.transport = 'copy' to use them anyway",
-      };
-    }
     try {
+      // No transport (no SharedArrayBuffer, none asked for) means the calling thread would do the work.
+      if (chooseTransport(cpuWorkersBackend.options) === null) {
+        return {
+          available: false,
+          reason:
+            'SharedArrayBuffer is unavailable (the page is not cross-origin isolated), and copying the data to workers ' +
+            "costs more than it gains on few cores; set cpuWorkersBackend.options.transport = 'copy' to use them anyway",
+        };
+      }
       await (cpuWorkersBackend.options.pool ?? getDefaultPool()).ready();
       return { available: true };
     } catch (e) {

@@ -6,9 +6,9 @@
  *  - 'shared' (default where SharedArrayBuffer exists: Node, cross-origin-isolated pages): workers read the stream
  *    and write the output in shared memory. Pass a stream (and a decodeInto target) that already lives in a
  *    SharedArrayBuffer to avoid a copy; other inputs are copied into a pooled shared buffer.
- *  - 'copy' (opt-in; where SharedArrayBuffer does not exist and no transport is asked for, the calling thread does
- *    the work, as the copies cost more than a second core gains): each worker receives a copy of only the parts of the
- *    stream (or input) its range needs, packed into one ArrayBuffer with the section offsets shifted to match
+ *  - 'copy' (opt-in; where SharedArrayBuffer does not exist and no transport is asked for, the calling thread
+ *    does the work, as the copies cost more than a second core gains): each worker receives a copy of only the
+ *    parts of the stream (or input) its range needs, packed into one ArrayBuffer with the section offsets shifted to match
  *    (kernel.ts `Geometry`), decodes or encodes into a buffer of its own range's size, and transfers it back; the
  *    calling thread copies the pieces into place.
  *    The calling thread never transfers (detaches) a buffer: the first detach in a V8 isolate invalidates its
@@ -33,6 +33,8 @@ import {
   kernel,
   planEncode,
   reportPhaseC,
+  scanRanges,
+  encodeRanges,
   type EncodePlan,
   splitRanges,
   stitch,
@@ -249,10 +251,11 @@ export type Transport = 'shared' | 'copy';
 
 /**
  * The transport asked for, or 'shared' where SharedArrayBuffer exists; null (work on the calling thread) where it
- * does not and none was asked for — on 2 cores 'copy' measured slower than one thread in Chromium (see
+ * does not and none was asked for. Throws ECF8_INVALID_ARGUMENT / ECF8_BACKEND_UNAVAILABLE for a transport that is
+ * unknown / impossible here — on 2 cores 'copy' measured slower than one thread in Chromium (see
  * docs/benchmarks.md, "Browser"), so workers without shared memory are opt-in.
  */
-function chooseTransport(options: ParallelOptions): Transport | null {
+export function chooseTransport(options: ParallelOptions): Transport | null {
   const hasShared = typeof SharedArrayBuffer === 'function';
   const t = options.transport;
   if (t === undefined) return hasShared ? 'shared' : null;
@@ -424,8 +427,8 @@ export interface ParallelOptions {
    * copied into place). Default: 'shared' where SharedArrayBuffer exists; where it does not (a web page that is
    * not cross-origin isolated), the work runs on the calling thread unless 'copy' is asked for — on 2 cores the
    * copies cost more than the second core gains (docs/benchmarks.md, "Browser"), but 'copy' with
-   * `useCallingThread: false` keeps the page's thread free while workers decode. 'shared' where it does not exist fails with
-   * ECF8_BACKEND_UNAVAILABLE.
+   * `useCallingThread: false` keeps the page's thread free while workers decode. 'shared' where it does not exist
+   * fails with ECF8_BACKEND_UNAVAILABLE.
    */
   transport?: Transport;
   /**
@@ -559,7 +562,7 @@ async function decodeParsedParallel(
   const g: Geometry = geometryOf(layout);
   const common = { op: 'decode', codeLengths: header.codeLengths, crc: verify };
   let flat: number[][];
-  let finish: () => void;
+  let afterChecks = () => {}; // 'shared' through a pooled buffer: copy the result out once it passed
   if (transport === 'shared') {
     const s = toShared(pool, parsed.stream, 0);
     const direct = isShared(out);
@@ -581,9 +584,7 @@ async function decodeParsedParallel(
       ),
     );
     flat = replies.flat();
-    finish = () => {
-      if (!direct) out.set(target.subarray(0, n), offset);
-    };
+    if (!direct) afterChecks = () => out.set(target.subarray(0, n), offset);
   } else {
     // The calling thread decodes part 0 itself, straight into the target, once the workers have their messages:
     // its part costs no copies (see ParallelOptions.useCallingThread).
@@ -619,7 +620,6 @@ async function decodeParsedParallel(
       own = [[R[0], R[1], R[2]]];
     }
     flat = [...own, ...(await replies).flat()];
-    finish = () => {};
   }
   const gap = flat.some((r) => r[0] !== 0);
   const pos = flat.some((r) => r[1] !== 0);
@@ -631,7 +631,7 @@ async function decodeParsedParallel(
     }
   }
   reportPhaseC(gap, pos, verify ? crc === header.contentCrc32c : null, parsed, crc);
-  finish();
+  afterChecks();
 }
 
 /**
@@ -672,12 +672,13 @@ export async function decodeParallelInto(stream: Uint8Array, out: Uint8Array, of
 }
 
 /**
- * What encodeRange writes for ranges [rA, rB] (kernel.ts): output positions and gaps of the windows after the first
- * range's first one up to the last range's last one, exponent bytes from the first range's first window on (the
- * bytes before its first code are left zero) to its last byte (the whole section for the last range; 8 bytes of
- * slack otherwise, never written), and the nibbles of its elements.
+ * What encodeRange writes for ranges [rA, rB] (kernel.ts), as `parts`: output positions and gaps of the windows
+ * after the first range's first one up to the last range's last one, exponent bytes from the first range's first
+ * window on to its last byte (the whole section for the last range; 8 bytes of slack otherwise, never written), and
+ * the nibbles of its elements. Of the exponent bytes only [exFrom, exTo) are its own: those before its first code
+ * and the one holding its last partial code belong to the neighbouring ranges (stitch ORs the partial bytes).
  */
-function encodeParts(plan: EncodePlan, cuts: number[], rA: number, rB: number, lastRange: number): [number, number][] {
+function encodeParts(plan: EncodePlan, cuts: number[], rA: number, rB: number, lastRange: number): { parts: [number, number][]; exFrom: number; exTo: number } {
   const L = plan.layout;
   const T = L.threadsPerBlock;
   const p0 = plan.bitStarts[rA];
@@ -685,22 +686,22 @@ function encodeParts(plan: EncodePlan, cuts: number[], rA: number, rB: number, l
   const firstThread = Math.floor(p0 / 64) + 1;
   const lastThread = Math.floor(p1 / 64);
   const exEnd = L.exponentsOffset + L.exponentsSize;
-  return [
+  const exTo = rB === lastRange ? exEnd : L.exponentsOffset + Math.floor(p1 / 8);
+  const parts: [number, number][] = [
     [L.positionsOffset + 8 * Math.ceil(firstThread / T), Math.min(L.gapsOffset, L.positionsOffset + 8 * (Math.floor(lastThread / T) + 1))],
     [L.gapsOffset + (firstThread >>> 1), Math.min(L.exponentsOffset, L.gapsOffset + (lastThread >>> 1) + 1)],
-    [L.exponentsOffset + Math.floor(p0 / 64) * 8, rB === lastRange ? exEnd : Math.min(exEnd, L.exponentsOffset + Math.floor(p1 / 8) + 8)],
+    [L.exponentsOffset + Math.floor(p0 / 64) * 8, Math.min(exEnd, exTo + 8)],
     [L.nibblesOffset + cuts[rA] / 2, L.nibblesOffset + Math.ceil(cuts[rB + 1] / 2)],
   ];
+  return { parts, exFrom: L.exponentsOffset + Math.floor(p0 / 8), exTo };
 }
 
 /** Puts a worker's encodeParts pieces into the stream: gaps OR-ed (edge bytes are shared), the rest copied. */
-function placeEncoded(out: Uint8Array, piece: Uint8Array, parts: [number, number][], at: number[], p0: number, exponentsOffset: number, lastEx: number): void {
+function placeEncoded(out: Uint8Array, piece: Uint8Array, parts: [number, number][], at: number[], exFrom: number, exTo: number): void {
   const [pos, gaps, ex, nib] = parts;
   if (pos[1] > pos[0]) out.set(piece.subarray(at[0], at[0] + pos[1] - pos[0]), pos[0]);
   for (let j = gaps[0]; j < gaps[1]; j++) out[j] |= piece[at[1] + j - gaps[0]];
-  // Exponent bytes from the one holding the first code (the bytes before it belong to the range before).
-  const exFrom = exponentsOffset + Math.floor(p0 / 8);
-  out.set(piece.subarray(at[2] + exFrom - ex[0], at[2] + lastEx - ex[0]), exFrom);
+  out.set(piece.subarray(at[2] + exFrom - ex[0], at[2] + exTo - ex[0]), exFrom);
   if (nib[1] > nib[0]) out.set(piece.subarray(at[3], at[3] + nib[1] - nib[0]), nib[0]);
 }
 
@@ -761,11 +762,6 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
   let encoded = false;
   // The calling thread takes group 0 itself (no copies; see ParallelOptions.useCallingThread).
   const byCaller = (options.useCallingThread ?? true) && groups.length > 1;
-  const scanOwn = (rs: number[]) =>
-    rs.map((r) => {
-      const h = new Float64Array(16);
-      return { h, crc: kernel.scan(fp8, cuts[r], cuts[r + 1], h) };
-    });
   try {
     const scanning = Promise.all(
       groups.map((rs, k) => {
@@ -776,7 +772,7 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
         return pool.run<{ h: Float64Array; crc: number }[]>(k, msg).then((res) => ({ res, base, length: input.byteLength }));
       }),
     );
-    const own = byCaller ? scanOwn(groups[0]) : [];
+    const own = byCaller ? scanRanges(fp8, cuts, groups[0]) : [];
     const scans = await scanning;
     const flat = [...own, ...scans.flatMap((x) => x?.res ?? [])];
     const plan = planEncode(n, T, cuts, flat.map((x) => x.h), flat.map((x) => x.crc));
@@ -787,9 +783,7 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
     const encoding = Promise.all(
       groups.map(async (rs, k) => {
         if (byCaller && k === 0) return [];
-        const rA = rs[0];
-        const rB = rs[rs.length - 1];
-        const parts = encodeParts(plan, cuts, rA, rB, nRanges - 1);
+        const { parts, exFrom, exTo } = encodeParts(plan, cuts, rs[0], rs[rs.length - 1], nRanges - 1);
         const { at, size } = packParts(parts);
         const msg = {
           op: 'encode',
@@ -805,19 +799,14 @@ export async function encodeParallel(fp8: Uint8Array, options: EncodeOptions & P
           giveBack: 'out',
         };
         const r = await pool.run<{ res: number[]; buffer: ArrayBuffer }>(k, msg);
-        const lastEx = rB === nRanges - 1 ? L.exponentsOffset + L.exponentsSize : L.exponentsOffset + Math.floor(plan.bitStarts[rB + 1] / 8);
-        placeEncoded(out, new Uint8Array(r.buffer), parts, at, plan.bitStarts[rA], L.exponentsOffset, lastEx);
+        placeEncoded(out, new Uint8Array(r.buffer), parts, at, exFrom, exTo);
         return r.res;
       }),
     );
     // Group 0 on this thread, straight into the stream (edge gap bytes are OR-ed, as the pieces' are).
-    const ownPartials: number[] = [];
-    if (byCaller) {
-      const tables = kernel.buildEncodeTables(plan.codeLengths);
-      for (const r of groups[0]) ownPartials.push(kernel.encodeRange(fp8, cuts[r], cuts[r + 1], plan.bitStarts[r], plan.bitStarts[r + 1], r === nRanges - 1, g, tables, out));
-    }
+    const ownPartials = byCaller ? encodeRanges(fp8, plan, cuts, groups[0], out) : [];
     const partials = await encoding;
-    partials[0] = byCaller ? ownPartials : partials[0];
+    if (byCaller) partials[0] = ownPartials;
     stitch(out, plan, partials.flat());
     finishStream(out, L, plan.codeLengths, plan.contentCrc);
     return out;
