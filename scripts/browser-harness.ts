@@ -34,6 +34,29 @@ export function ensureBuilt(...names: string[]): void {
   }
 }
 
+/**
+ * A page that imports the built packages `@ecf8/<name>` (served at `/<name>/`, see packageMounts) and exposes them
+ * as `window.ecf8.<name>`, setting `window.ecf8Ready` once loaded. It also defines tsx's keep-names helper
+ * `__name`, which functions sent with Playwright's `page.evaluate` from a tsx-run script may call.
+ */
+export function packagesPage(title: string, names: string[]): string {
+  const imports = Object.fromEntries(names.map((x) => [`@ecf8/${x}`, `/${x}/index.js`]));
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${title}</title>
+<script>window.__name = (f) => f;</script>
+<script type="importmap">${JSON.stringify({ imports })}</script>
+<script type="module">
+${names.map((x) => `  import * as ${x} from '@ecf8/${x}';`).join('\n')}
+  window.ecf8 = { ${names.join(', ')} };
+  window.ecf8Ready = true;
+</script></head><body>${title}</body></html>`;
+}
+
+/** Mounts `/<name>/` -> packages/<name>/dist for packagesPage. */
+export function packageMounts(names: string[]): Record<string, string> {
+  return Object.fromEntries(names.map((x) => [`/${x}/`, join(ROOT, 'packages', x, 'dist')]));
+}
+
 /** Response headers that make a page cross-origin isolated (SharedArrayBuffer available to it and its workers). */
 export const ISOLATION_HEADERS: Record<string, string> = {
   'cross-origin-opener-policy': 'same-origin',

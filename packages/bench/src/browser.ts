@@ -10,23 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { CACHE } from '../../../scripts/corpus/corpus.js';
-import { CHROMIUM, CHROMIUM_ARGS, ISOLATION_HEADERS, ROOT, ensureBuilt, startStaticServer } from '../../../scripts/browser-harness.js';
+import { CHROMIUM, CHROMIUM_ARGS, ISOLATION_HEADERS, ROOT, ensureBuilt, packageMounts, packagesPage, startStaticServer } from '../../../scripts/browser-harness.js';
 import { machine, replaceSection } from './report.js';
 
 const WRITE = process.argv.includes('--write');
 const RUNS = Number(process.env.RUNS ?? 7);
 const FILES = ['alpha-stable-1.8-16M.safetensors', 'alpha-stable-1.5-16M.safetensors'];
 
-const PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title>ecf8 browser bench</title>
-<script>window.__name = (f) => f; /* tsx's keep-names helper, used by the function page.evaluate sends */</script>
-<script type="importmap">{ "imports": { "@ecf8/core": "/core/index.js", "@ecf8/fast": "/fast/index.js" } }</script>
-<script type="module">
-  import * as core from '@ecf8/core';
-  import * as fast from '@ecf8/fast';
-  window.ecf8 = { core, fast };
-  window.ecf8Ready = true;
-</script></head><body>ecf8 browser bench</body></html>`;
+const PAGE = packagesPage('ecf8 browser bench', ['core', 'fast']);
 
 interface PageResult {
   file: string;
@@ -109,8 +100,7 @@ async function main(): Promise<void> {
   ensureBuilt('core', 'fast');
   const { server, url } = await startStaticServer({
     mounts: {
-      '/core/': join(ROOT, 'packages', 'core', 'dist'),
-      '/fast/': join(ROOT, 'packages', 'fast', 'dist'),
+      ...packageMounts(['core', 'fast']),
       '/corpus/': join(CACHE, 'safetensors'),
     },
     pages: { '/plain.html': { html: PAGE }, '/isolated.html': { html: PAGE, headers: ISOLATION_HEADERS } },

@@ -13,17 +13,9 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadVectors } from '@ecf8/conformance';
-import { CHROMIUM, CHROMIUM_ARGS, ISOLATION_HEADERS, ROOT, ensureBuilt, startStaticServer } from '../../../scripts/browser-harness.js';
+import { CHROMIUM, CHROMIUM_ARGS, ISOLATION_HEADERS, ROOT, ensureBuilt, packageMounts, packagesPage, startStaticServer } from '../../../scripts/browser-harness.js';
 
-const PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title>ecf8 workers</title>
-<script type="importmap">{ "imports": { "@ecf8/core": "/core/index.js", "@ecf8/fast": "/fast/index.js" } }</script>
-<script type="module">
-  import * as core from '@ecf8/core';
-  import * as fast from '@ecf8/fast';
-  window.ecf8 = { core, fast };
-  window.ecf8Ready = true;
-</script></head><body>ecf8 worker test page</body></html>`;
+const PAGE = packagesPage('ecf8 worker test page', ['core', 'fast']);
 
 const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIUM);
 
@@ -37,8 +29,7 @@ const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIU
     ensureBuilt('core', 'fast');
     const s = await startStaticServer({
       mounts: {
-        '/core/': join(ROOT, 'packages', 'core', 'dist'),
-        '/fast/': join(ROOT, 'packages', 'fast', 'dist'),
+        ...packageMounts(['core', 'fast']),
         '/vectors/': join(ROOT, 'test-vectors'),
       },
       pages: {

@@ -6,21 +6,13 @@
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, ensureBuilt as ensurePackagesBuilt, startStaticServer } from '../../../scripts/browser-harness.js';
+import { ROOT, ensureBuilt as ensurePackagesBuilt, packageMounts, packagesPage, startStaticServer } from '../../../scripts/browser-harness.js';
 
 export { CHROMIUM, CHROMIUM_ARGS } from '../../../scripts/browser-harness.js';
 
 export const PKG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title>ecf8 webgpu</title>
-<script type="importmap">{ "imports": { "@ecf8/core": "/core/index.js", "@ecf8/webgpu": "/webgpu/index.js" } }</script>
-<script type="module">
-  import * as core from '@ecf8/core';
-  import * as webgpu from '@ecf8/webgpu';
-  window.ecf8 = { core, webgpu };
-  window.ecf8Ready = true;
-</script></head><body>ecf8 webgpu test page</body></html>`;
+export const PAGE = packagesPage('ecf8 webgpu test page', ['core', 'webgpu']);
 
 /** Builds the packages the page imports when their dist/ is missing or older than src/. */
 export function ensureBuilt(): void {
@@ -30,8 +22,7 @@ export function ensureBuilt(): void {
 export function startServer(): Promise<{ server: Server; url: string }> {
   return startStaticServer({
     mounts: {
-      '/webgpu/': join(PKG_DIR, 'dist'),
-      '/core/': join(ROOT, 'packages', 'core', 'dist'),
+      ...packageMounts(['core', 'webgpu']),
       '/vectors/': join(ROOT, 'test-vectors'),
       '/bench/': join(PKG_DIR, 'bench'),
     },
