@@ -120,18 +120,59 @@ interface ValidSpec {
   description: string;
   data: Uint8Array;
   threadsPerBlock?: number;
+  /** When set, the encoder's stream must equal these bytes exactly (text quoted from the spec). */
+  expectedStream?: Uint8Array;
+}
+
+const SPEC = join(ROOT, '..', 'spec', 'ecf8-v1.md');
+
+/** The body of the first fenced block after `start` in `text`. */
+function fencedBlockAfter(text: string, start: number, what: string): string {
+  const open = text.indexOf('```', start);
+  const bodyStart = text.indexOf('\n', open) + 1;
+  const close = text.indexOf('```', bodyStart);
+  if (open < 0 || bodyStart <= 0 || close < 0) throw new Error(`spec: no fenced block for ${what}`);
+  return text.slice(bodyStart, close);
+}
+
+function sectionStart(text: string, heading: string): number {
+  const at = text.indexOf(`\n${heading}`);
+  if (at < 0) throw new Error(`spec: heading '${heading}' not found`);
+  return at;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, '');
+  if (!/^([0-9a-f]{2})*$/.test(clean)) throw new Error('spec: malformed hex string');
+  return Uint8Array.from(clean.match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+/**
+ * The worked example of spec §15, read from the spec's own text: the 43 input bytes (the `v` rows of §15.1) and the
+ * complete streams of §15.7 (T = 1, the block after "As one hex string") and §15.8 (T = 2). The generator encodes the
+ * input and fails unless it reproduces both streams byte for byte, so the spec's text and the vectors cannot drift.
+ */
+export function workedExampleFromSpec(specText = readFileSync(SPEC, 'utf8')) {
+  const split = fencedBlockAfter(specText, sectionStart(specText, '### 15.1'), '§15.1');
+  const input = hexBytes(split.split('\n').filter((l) => l.startsWith('v ')).map((l) => l.slice(1)).join(' '));
+  const t1 = hexBytes(fencedBlockAfter(specText, specText.indexOf('As one hex string', sectionStart(specText, '### 15.7')), '§15.7'));
+  const t2 = hexBytes(fencedBlockAfter(specText, specText.indexOf('As one hex string', sectionStart(specText, '### 15.8')), '§15.8'));
+  return { input, t1, t2 };
 }
 
 function validSpecs(): ValidSpec[] {
   const v: ValidSpec[] = [];
-  const add = (name: string, description: string, data: Uint8Array, threadsPerBlock?: number) =>
-    v.push({ name, description, data, threadsPerBlock });
+  const add = (name: string, description: string, data: Uint8Array, threadsPerBlock?: number, expectedStream?: Uint8Array) =>
+    v.push({ name, description, data, threadsPerBlock, expectedStream });
 
   add('empty', 'zero elements: no codes, no blocks, all code lengths 0', new Uint8Array(0));
   add('one-element', 'a single element (1.0 = 0x38): single-symbol code paired with symbol 0', new Uint8Array([0x38]));
   add('two-elements', 'two elements with different exponents', new Uint8Array([0x38, 0xc1]));
   add('three-elements', 'three elements, odd count: pad nibble', new Uint8Array([0x38, 0x40, 0x30]));
   add('five-elements-t1', 'five elements with T = 1 (one thread per block)', new Uint8Array([0x01, 0x7e, 0x80, 0x38, 0xb9]), 1);
+  const example = workedExampleFromSpec();
+  add('worked-example-t1', 'the worked example of spec §15 (43 elements, T = 1): exactly the 192-byte stream printed in §15.7', example.input, 1, example.t1);
+  add('worked-example-t2', 'the worked example of spec §15 with T = 2 (a dead thread): exactly the 184-byte stream printed in §15.8', example.input, 2, example.t2);
   add('odd-99', '99 Gaussian-like elements (odd count)', gaussianTensor(99, 11));
   add('odd-1001', '1001 Gaussian-like elements (odd count)', gaussianTensor(1001, 12));
   add('odd-12345-t64', '12345 Gaussian-like elements, T = 64', gaussianTensor(12345, 13), 64);
@@ -245,7 +286,7 @@ function invalidSpecs(): InvalidSpec[] {
   {
     const n = 0xffffffffffffffffn;
     setU64(s, HeaderOffset.elementCount, n); setU64(s, HeaderOffset.exponentBitCount, n);
-    add('max-element-count-stale-sizes', 'n = bits = 2^64-1 with the section sizes of a 64-element stream: the derived sizes (exact up to about 1.2e19) differ from the stored ones', s, 'ECF8_SECTION_SIZE_MISMATCH');
+    add('max-element-count-stale-sizes', 'n = bits = 2^64-1 with the section sizes of a 64-element stream: the derived sizes (stream_size at most 13979173243358019696 < 2^64, spec §11.3) differ from the stored ones', s, 'ECF8_SECTION_SIZE_MISMATCH');
   }
   {
     // n = 2^63 with lengths 1, 2, 2 and bits = 2^64 - 1: bits <= 2 n = 2^64 holds in exact arithmetic, but 2 n wraps
@@ -294,8 +335,12 @@ function invalidSpecs(): InvalidSpec[] {
     s = copy();
     if (bits % 8 !== 0) {
       s[baseInfo.exponentsOffset + baseInfo.usedBytes - 1] |= 1;
-      add('exponent-pad-bits-nonzero', 'a non-zero bit after exponent_bit_count in the last used byte', s, 'ECF8_NONZERO_PADDING');
+      add('exponent-pad-bits-nonzero', 'a non-zero bit after exponent_bit_count in the last used byte (its last bit)', s, 'ECF8_NONZERO_PADDING');
     }
+    // Bits are numbered from 0, so bit position `bits` is the first padding bit (spec §3, §7): set exactly that one.
+    s = copy();
+    s[baseInfo.exponentsOffset + Math.floor(bits / 8)] |= 0x80 >> (bits % 8);
+    add('exponent-pad-bit-at-bits', 'exactly bit position exponent_bit_count set (the first padding bit; positions count from 0)', s, 'ECF8_NONZERO_PADDING');
   }
   {
     // Gap section padding: T = 1 with an odd number of threads leaves a pad nibble.
@@ -355,6 +400,49 @@ function headerOnlySpecs() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// API-level vectors (spec §11.1's second table): a stream plus the caller's parameters. They reuse the streams of
+// other vectors (no files of their own). A consumer that does not support a parameter must skip the entry and say so.
+
+/** The parameters an API-level vector may set (test-vectors/README.md). */
+export interface ApiParameters {
+  /** The caller's cap on decoded bytes (ECF8_LIMIT_EXCEEDED when n exceeds it). */
+  maxOutputBytes?: number;
+  /** Decode into a caller-provided buffer of this many bytes (decodeInto) instead of a new one. */
+  outputBytes?: number;
+  /** With outputBytes: the byte offset in that buffer where element 0 goes (default 0). */
+  outputOffset?: number;
+}
+
+interface ApiSpec {
+  name: string;
+  description: string;
+  /** The name of a valid or invalid vector whose stream is used. */
+  streamOf: string;
+  parameters: ApiParameters;
+  /** The expected error code, or undefined when the call must succeed with the vector's decoded bytes. */
+  error?: string;
+}
+
+function apiSpecs(): ApiSpec[] {
+  return [
+    { name: 'limit-one-below', description: 'maxOutputBytes = n - 1: rejected after phase A', streamOf: 'odd-1001', parameters: { maxOutputBytes: 1000 }, error: 'ECF8_LIMIT_EXCEEDED' },
+    { name: 'limit-exact', description: 'maxOutputBytes = n: decodes', streamOf: 'odd-1001', parameters: { maxOutputBytes: 1001 } },
+    { name: 'limit-zero-empty-stream', description: 'maxOutputBytes = 0 with an empty stream: decodes to zero bytes', streamOf: 'empty', parameters: { maxOutputBytes: 0 } },
+    { name: 'limit-zero', description: 'maxOutputBytes = 0 with a one-element stream', streamOf: 'one-element', parameters: { maxOutputBytes: 0 }, error: 'ECF8_LIMIT_EXCEEDED' },
+    { name: 'limit-after-phase-a', description: 'a truncated stream with maxOutputBytes = 0: phase A (step 12) fails before the limit applies', streamOf: 'truncated-last-byte', parameters: { maxOutputBytes: 0 }, error: 'ECF8_TRUNCATED' },
+    { name: 'limit-before-phase-b', description: 'a stream whose metadata checksum is wrong (n = 3001) with maxOutputBytes = 3000: the limit applies before phase B', streamOf: 'metadata-checksum', parameters: { maxOutputBytes: 3000 }, error: 'ECF8_LIMIT_EXCEEDED' },
+    { name: 'limit-before-phase-c', description: 'a stream whose gap chain is broken (n = 3001) with maxOutputBytes = 3000: the limit applies before phase C', streamOf: 'gap-mismatch', parameters: { maxOutputBytes: 3000 }, error: 'ECF8_LIMIT_EXCEEDED' },
+    // Buffer sizes are multiples of 4 so that APIs whose buffers need it (WebGPU) can run every vector as written.
+    { name: 'output-one-too-small', description: 'decodeInto a buffer of n - 1 bytes (n = 1001)', streamOf: 'odd-1001', parameters: { outputBytes: 1000, outputOffset: 0 }, error: 'ECF8_OUTPUT_TOO_SMALL' },
+    { name: 'output-too-small-at-offset', description: 'decodeInto a buffer of n + 3 bytes at offset 4 (one byte short)', streamOf: 'odd-1001', parameters: { outputBytes: 1004, outputOffset: 4 }, error: 'ECF8_OUTPUT_TOO_SMALL' },
+    { name: 'output-offset-past-end', description: 'decodeInto a buffer of 4 bytes at offset 8 (the offset itself is past the end)', streamOf: 'one-element', parameters: { outputBytes: 4, outputOffset: 8 }, error: 'ECF8_OUTPUT_TOO_SMALL' },
+    { name: 'output-fits-at-offset', description: 'decodeInto a buffer of n + 7 bytes at offset 6: decodes; the 6 bytes before and the 1 byte after must be left as they were', streamOf: 'odd-1001', parameters: { outputBytes: 1008, outputOffset: 6 } },
+    { name: 'output-empty-stream-at-end', description: 'decodeInto a 4-byte buffer at offset 4 (its end) with an empty stream: decodes, writing nothing', streamOf: 'empty', parameters: { outputBytes: 4, outputOffset: 4 } },
+    { name: 'output-limit-first', description: 'decodeInto a buffer of 8 bytes with maxOutputBytes = 1000 (n = 1001): the caller limit is checked before the output room', streamOf: 'odd-1001', parameters: { maxOutputBytes: 1000, outputBytes: 8, outputOffset: 0 }, error: 'ECF8_LIMIT_EXCEEDED' },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
@@ -371,6 +459,9 @@ export function generate(): { files: GeneratedFile[]; manifest: Record<string, u
   const valid = validSpecs().map((v) => {
     const T = v.threadsPerBlock ?? 512;
     const stream = encode(v.data, { threadsPerBlock: T });
+    if (v.expectedStream && (stream.length !== v.expectedStream.length || stream.some((b, i) => b !== v.expectedStream![i]))) {
+      throw new Error(`${v.name}: the encoder's stream differs from the bytes printed in the spec`);
+    }
     const roundTrip = decode(stream);
     if (roundTrip.length !== v.data.length || roundTrip.some((b, i) => b !== v.data[i])) throw new Error(`round trip failed for ${v.name}`);
     const tables = buildDecodeTables(parseStream(stream).header.codeLengths).bytes;
@@ -397,6 +488,16 @@ export function generate(): { files: GeneratedFile[]; manifest: Record<string, u
     files.push({ path: `header-only/${v.name}.ecf8`, bytes: v.stream });
     return { name: v.name, description: v.description, stream: `header-only/${v.name}.ecf8`, elements: v.elements, streamSize: v.streamSize, error: v.error };
   });
+  const byName = new Map<string, { stream: string; decoded?: string; error?: string }>();
+  for (const v of valid) byName.set(v.name, v);
+  for (const v of invalid) byName.set(v.name, v);
+  const api = apiSpecs().map((a) => {
+    const source = byName.get(a.streamOf);
+    if (!source) throw new Error(`api vector ${a.name}: no vector ${a.streamOf}`);
+    if (!a.error && !source.decoded) throw new Error(`api vector ${a.name}: a succeeding call needs a valid stream`);
+    const outcome = a.error ? { error: a.error } : { decoded: source.decoded };
+    return { name: a.name, description: a.description, stream: source.stream, parameters: a.parameters, ...outcome };
+  });
   const hashes: Record<string, string> = {};
   for (const f of files) hashes[f.path] = sha256(f.bytes);
   const manifest = {
@@ -406,6 +507,7 @@ export function generate(): { files: GeneratedFile[]; manifest: Record<string, u
     valid,
     invalid,
     headerOnly,
+    api,
     sha256: hashes,
   };
   return { files, manifest };
@@ -437,8 +539,8 @@ function main() {
     writeFileSync(join(ROOT, f.path), f.bytes);
   }
   writeFileSync(join(ROOT, 'manifest.json'), manifestText);
-  const m = manifest as { valid: unknown[]; invalid: unknown[]; headerOnly: unknown[] };
-  console.log(`wrote ${m.valid.length} valid, ${m.invalid.length} invalid, ${m.headerOnly.length} header-only vectors (${files.length} files)`);
+  const m = manifest as { valid: unknown[]; invalid: unknown[]; headerOnly: unknown[]; api: unknown[] };
+  console.log(`wrote ${m.valid.length} valid, ${m.invalid.length} invalid, ${m.headerOnly.length} header-only, ${m.api.length} api vectors (${files.length} files)`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decode as referenceDecode, encode, type Ecf8Backend } from '@ecf8/core';
-import { firstDifference, loadVectors } from './vectors.js';
+import { firstDifference, loadVectors, usesOutputBuffer, type ApiVector } from './vectors.js';
 
 export interface BackendSuiteOptions {
   /** When set, every test is skipped and the reason shows in the test name. */
@@ -17,6 +17,60 @@ export interface BackendSuiteOptions {
   propertyRuns?: number;
   /** Name of the vectors subset to use (default all). */
   filter?: (name: string) => boolean;
+  /**
+   * How to make and read back a `decodeInto` target for the API-level vectors that pass an output buffer (default:
+   * a host `Uint8Array`). A string skips those vectors, visibly, with that reason.
+   */
+  outputTarget?: OutputTarget<any> | string;
+}
+
+/** A `decodeInto` target of a backend: made with a byte size, read back as host bytes. */
+export interface OutputTarget<Target> {
+  create(byteLength: number, fill: number): Target | Promise<Target>;
+  read(target: Target): Uint8Array | Promise<Uint8Array>;
+  destroy?(target: Target): void;
+}
+
+/** The default target: a host byte array. */
+export const hostOutputTarget: OutputTarget<Uint8Array> = {
+  create: (byteLength, fill) => new Uint8Array(byteLength).fill(fill),
+  read: (target) => target,
+};
+
+/** The fill byte around a decodeInto's output range, checked afterwards to be untouched. */
+const FILL = 0xa5;
+
+/**
+ * Runs one API-level vector (test-vectors/README.md) on a backend: `decode` with `maxOutputBytes`, or `decodeInto`
+ * a target of `outputBytes` bytes at `outputOffset`. Resolves when the outcome is the vector's; throws otherwise.
+ */
+export async function checkApiVector<Target>(backend: Ecf8Backend<Target>, v: ApiVector, target: OutputTarget<Target>): Promise<void> {
+  const options = v.parameters.maxOutputBytes === undefined ? {} : { maxOutputBytes: v.parameters.maxOutputBytes };
+  if (!usesOutputBuffer(v)) {
+    const call = backend.decode(v.stream, options);
+    if (v.error) await expectCode(call, v.error);
+    else expect(firstDifference(await call, v.decoded!)).toBe(-1);
+    return;
+  }
+  const size = v.parameters.outputBytes!;
+  const offset = v.parameters.outputOffset ?? 0;
+  const t = await target.create(size, FILL);
+  try {
+    const call = backend.decodeInto(v.stream, t, offset, options);
+    if (v.error) {
+      await expectCode(call, v.error);
+      return;
+    }
+    const n = v.decoded!.length;
+    expect(await call).toBe(n);
+    const bytes = await target.read(t);
+    expect(bytes.length).toBe(size);
+    expect(firstDifference(bytes.subarray(offset, offset + n), v.decoded!)).toBe(-1);
+    expect(bytes.subarray(0, offset).every((b) => b === FILL), 'bytes before the output range changed').toBe(true);
+    expect(bytes.subarray(offset + n).every((b) => b === FILL), 'bytes after the output range changed').toBe(true);
+  } finally {
+    target.destroy?.(t);
+  }
 }
 
 function expectCode(promise: Promise<unknown>, code: string) {
@@ -54,6 +108,15 @@ export function describeBackendSuite(backend: Ecf8Backend<any>, options: Backend
         it(`${v.name} (header only) -> ${v.error}`, async () => {
           await expectCode(backend.decode(v.stream), v.error);
         });
+      }
+    });
+
+    describe('API-level vectors: the caller\'s parameters (maxOutputBytes, a decodeInto target)', () => {
+      const target = options.outputTarget ?? hostOutputTarget;
+      for (const v of vectors.api.filter((v) => keep(v.name))) {
+        const title = `${v.name} ${JSON.stringify(v.parameters)} -> ${v.error ?? 'decoded bytes'}`;
+        if (usesOutputBuffer(v) && typeof target === 'string') it.skip(`${title} (skipped: ${target})`, () => {});
+        else it(title, () => checkApiVector(backend, v, target as OutputTarget<unknown>));
       }
     });
 

@@ -7,6 +7,10 @@
  * check of §11.2) appears on stderr.
  * Encoder levels: `valid` — every stream the encoder writes passes the reference decoder and decodes to the input;
  * `canonical` — additionally it is byte-identical to the reference encoder's stream.
+ *
+ * API-level vectors (a stream plus the caller's parameters, test-vectors/README.md) run when the decoder takes a
+ * `maxOutputBytes` (an in-process decoder, or a command given as `limitProgram` with `{max_output_bytes}`); those
+ * that need a caller-provided output buffer cannot be expressed as files and are reported as skipped, with why.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as referenceDecode, isEcf8Error } from '@ecf8/core';
-import { loadVectors, type VectorSet } from './vectors.js';
+import { loadVectors, usesOutputBuffer, type VectorSet } from './vectors.js';
 
 export type DecoderLevel = 'basic' | 'strict';
 export type EncoderLevel = 'valid' | 'canonical';
@@ -26,15 +30,28 @@ export interface Execution {
   timedOut?: boolean;
 }
 
-/** A program under test: reads `inPath`, writes `outPath`. `threadsPerBlock` is passed to encoders. */
-export type Program = (inPath: string, outPath: string, threadsPerBlock: number) => Promise<Execution>;
+/** The caller parameters a program can be given (API-level vectors). */
+export interface ProgramParameters {
+  maxOutputBytes?: number;
+}
+
+/**
+ * A program under test: reads `inPath`, writes `outPath`. `threadsPerBlock` is passed to encoders, `parameters` to
+ * decoders that take them (`acceptsMaxOutputBytes`).
+ */
+export type Program = ((inPath: string, outPath: string, threadsPerBlock: number, parameters?: ProgramParameters) => Promise<Execution>) & {
+  /** Set on programs that honour `parameters.maxOutputBytes` (so the runner may give them the API-level vectors). */
+  acceptsMaxOutputBytes?: boolean;
+};
 
 export interface CaseResult {
   /** e.g. `decode valid/empty`, `decode invalid/bad-magic`, `encode valid/odd-99`. */
   id: string;
   passed: boolean;
-  /** Why it failed (empty when passed). */
+  /** Why it failed, or why it was skipped (empty when passed). */
   reason: string;
+  /** True when the case did not run (neither passed nor failed); `reason` says why. */
+  skipped?: boolean;
   ms: number;
 }
 
@@ -42,6 +59,8 @@ export interface Report {
   cases: CaseResult[];
   passed: number;
   failed: number;
+  /** Cases that could not run with this program (see each case's reason). */
+  skipped: number;
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -52,13 +71,22 @@ function shellQuote(s: string): string {
 
 /**
  * A program given as a shell command template with `{in}`, `{out}` and optionally `{threads}` placeholders,
- * e.g. `python3 ecf8_decode.py {in} {out}`. Runs under `sh -c` with a per-file timeout.
+ * e.g. `python3 ecf8_decode.py {in} {out}`. Runs under `sh -c` with a per-file timeout. A template with
+ * `{max_output_bytes}` (e.g. `python3 ecf8_decode.py {in} {out} --max-output-bytes {max_output_bytes}`) is a
+ * decoder that takes the caller's limit; it is meant for `limitProgram` and runs only the vectors that set one.
  */
 export function commandProgram(template: string, timeoutMs = 60_000): Program {
   if (!template.includes('{in}') || !template.includes('{out}')) throw new Error(`command '${template}' must contain {in} and {out}`);
-  return (inPath, outPath, threads) =>
+  const program: Program = (inPath, outPath, threads, parameters) =>
     new Promise((resolve) => {
-      const cmd = template.replaceAll('{in}', shellQuote(inPath)).replaceAll('{out}', shellQuote(outPath)).replaceAll('{threads}', String(threads));
+      let cmd = template.replaceAll('{in}', shellQuote(inPath)).replaceAll('{out}', shellQuote(outPath)).replaceAll('{threads}', String(threads));
+      if (template.includes('{max_output_bytes}')) {
+        if (parameters?.maxOutputBytes === undefined) {
+          resolve({ exitCode: 2, stderr: `the command '${template}' needs {max_output_bytes}, and this case sets no limit\n` });
+          return;
+        }
+        cmd = cmd.replaceAll('{max_output_bytes}', String(parameters.maxOutputBytes));
+      }
       const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => {
@@ -78,13 +106,19 @@ export function commandProgram(template: string, timeoutMs = 60_000): Program {
         resolve({ exitCode: 127, stderr: String(e) });
       });
     });
+  if (template.includes('{max_output_bytes}')) program.acceptsMaxOutputBytes = true;
+  return program;
 }
 
-/** An in-process decoder (bytes in, bytes out or an error with a `code`) adapted to the file protocol. */
-export function functionDecoder(fn: (stream: Uint8Array) => Uint8Array | Promise<Uint8Array>): Program {
-  return async (inPath, outPath) => {
+/**
+ * An in-process decoder (bytes in, bytes out or an error with a `code`) adapted to the file protocol. It receives the
+ * caller's `maxOutputBytes` of API-level vectors as its second argument.
+ */
+export function functionDecoder(fn: (stream: Uint8Array, options?: ProgramParameters) => Uint8Array | Promise<Uint8Array>): Program {
+  const program: Program = async (inPath, outPath, _threads, parameters) => {
     try {
-      const out = await fn(new Uint8Array(readFileSync(inPath)));
+      const input = new Uint8Array(readFileSync(inPath));
+      const out = await (parameters?.maxOutputBytes === undefined ? fn(input) : fn(input, { maxOutputBytes: parameters.maxOutputBytes }));
       writeFileSync(outPath, out);
       return { exitCode: 0, stderr: '' };
     } catch (e) {
@@ -93,6 +127,8 @@ export function functionDecoder(fn: (stream: Uint8Array) => Uint8Array | Promise
       return { exitCode: 1, stderr: `ecf8: ${message.startsWith(code) ? message : `${code}: ${message}`}\n` };
     }
   };
+  program.acceptsMaxOutputBytes = true;
+  return program;
 }
 
 export interface DecoderRunOptions {
@@ -100,6 +136,11 @@ export interface DecoderRunOptions {
   vectors?: VectorSet;
   /** Only vectors whose `kind/name` matches. */
   filter?: RegExp;
+  /**
+   * The program for API-level vectors that set `maxOutputBytes` (e.g. a command with `{max_output_bytes}`). Default:
+   * the decoder itself when it accepts the parameter (in-process decoders do); otherwise those vectors are skipped.
+   */
+  limitProgram?: Program;
   onResult?: (r: CaseResult) => void;
 }
 
@@ -110,6 +151,11 @@ interface Case {
   inName: string;
   outName: string;
   threads: number;
+  /** The program to run instead of the run's own (API-level vectors). */
+  program?: Program;
+  parameters?: ProgramParameters;
+  /** When set, the case is not run and is reported as skipped for this reason. */
+  skip?: string;
   judge: (ex: Execution, outPath: string) => string;
 }
 
@@ -120,11 +166,17 @@ async function runCases(program: Program, cases: Case[], filter: RegExp | undefi
   try {
     for (const c of cases) {
       if (filter && !filter.test(c.id)) continue;
+      if (c.skip) {
+        const r = { id: c.id, passed: false, skipped: true, reason: c.skip, ms: 0 };
+        results.push(r);
+        onResult?.(r);
+        continue;
+      }
       const inPath = join(work, c.inName);
       const outPath = join(work, c.outName);
       writeFileSync(inPath, c.input);
       const t0 = performance.now();
-      const ex = await program(inPath, outPath, c.threads);
+      const ex = await (c.program ?? program)(inPath, outPath, c.threads, c.parameters);
       const ms = performance.now() - t0;
       const reason = ex.timedOut ? 'timed out' : c.judge(ex, outPath);
       rmSync(outPath, { force: true });
@@ -148,36 +200,50 @@ function missingOutput(ex: Execution, outPath: string): string {
 export async function runDecoderConformance(program: Program, options: DecoderRunOptions = {}): Promise<Report> {
   const vectors = options.vectors ?? loadVectors();
   const level = options.level ?? 'strict';
+  const judgeValid = (decoded: Uint8Array) => (ex: Execution, outPath: string) => {
+    const missing = missingOutput(ex, outPath);
+    if (missing) return missing;
+    const got = new Uint8Array(readFileSync(outPath));
+    if (got.length !== decoded.length) return `output has ${got.length} bytes, expected ${decoded.length}`;
+    if (sha256(got) !== sha256(decoded)) return `output sha256 differs (first difference at byte ${firstDiff(got, decoded)})`;
+    return '';
+  };
+  const judgeInvalid = (error: string, what = 'an invalid stream') => (ex: Execution, outPath: string) => {
+    if (ex.exitCode === 0) return `accepted ${what} (expected ${error})`;
+    if (ex.exitCode >= 128 || /Segmentation|core dumped|Traceback|panicked/.test(ex.stderr)) return `crashed (exit ${ex.exitCode}): ${firstLine(ex.stderr)}`;
+    if (existsSync(outPath)) return 'failed but left an output file';
+    if (level === 'strict' && !new RegExp(`\\b${error}\\b`).test(ex.stderr)) return `expected ${error} on stderr, got: ${firstLine(ex.stderr) || '(nothing)'}`;
+    return '';
+  };
   const cases: Case[] = vectors.valid.map((v) => ({
     id: `decode valid/${v.name}`,
     input: v.stream,
     inName: `${v.name}.ecf8`,
     outName: `${v.name}.out`,
     threads: v.threadsPerBlock,
-    judge: (ex, outPath) => {
-      const missing = missingOutput(ex, outPath);
-      if (missing) return missing;
-      const got = new Uint8Array(readFileSync(outPath));
-      if (got.length !== v.decoded.length) return `output has ${got.length} bytes, expected ${v.decoded.length}`;
-      if (sha256(got) !== sha256(v.decoded)) return `output sha256 differs (first difference at byte ${firstDiff(got, v.decoded)})`;
-      return '';
-    },
+    judge: judgeValid(v.decoded),
   }));
   for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
     const kind = vectors.invalid.includes(v) ? 'invalid' : 'header-only';
+    cases.push({ id: `decode ${kind}/${v.name}`, input: v.stream, inName: `${v.name}.ecf8`, outName: `${v.name}.out`, threads: 512, judge: judgeInvalid(v.error) });
+  }
+  const limitProgram = options.limitProgram ?? (program.acceptsMaxOutputBytes ? program : undefined);
+  for (const v of vectors.api) {
+    const skip = usesOutputBuffer(v)
+      ? 'needs a caller-provided output buffer (decodeInto), which the file protocol cannot express: test it through your library API'
+      : !limitProgram
+        ? 'needs the caller limit maxOutputBytes: give a decoder command with {max_output_bytes} (--decoder-limit)'
+        : undefined;
     cases.push({
-      id: `decode ${kind}/${v.name}`,
+      id: `decode api/${v.name}`,
       input: v.stream,
       inName: `${v.name}.ecf8`,
       outName: `${v.name}.out`,
       threads: 512,
-      judge: (ex, outPath) => {
-        if (ex.exitCode === 0) return `accepted an invalid stream (expected ${v.error})`;
-        if (ex.exitCode >= 128 || /Segmentation|core dumped|Traceback|panicked/.test(ex.stderr)) return `crashed (exit ${ex.exitCode}): ${firstLine(ex.stderr)}`;
-        if (existsSync(outPath)) return 'failed but left an output file';
-        if (level === 'strict' && !new RegExp(`\\b${v.error}\\b`).test(ex.stderr)) return `expected ${v.error} on stderr, got: ${firstLine(ex.stderr) || '(nothing)'}`;
-        return '';
-      },
+      program: limitProgram,
+      parameters: { maxOutputBytes: v.parameters.maxOutputBytes },
+      skip,
+      judge: v.error ? judgeInvalid(v.error, `the stream with maxOutputBytes = ${v.parameters.maxOutputBytes}`) : judgeValid(v.decoded!),
     });
   }
   return runCases(program, cases, options.filter, options.onResult);
@@ -226,7 +292,8 @@ export async function runEncoderConformance(program: Program, options: EncoderRu
 
 function summarize(cases: CaseResult[]): Report {
   const passed = cases.filter((c) => c.passed).length;
-  return { cases, passed, failed: cases.length - passed };
+  const skipped = cases.filter((c) => c.skipped).length;
+  return { cases, passed, failed: cases.length - passed - skipped, skipped };
 }
 
 function firstLine(s: string): string {
@@ -247,12 +314,13 @@ function xmlEscape(s: string): string {
 export function toJUnit(report: Report, suiteName = 'ecf8-conformance'): string {
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuite name="${xmlEscape(suiteName)}" tests="${report.cases.length}" failures="${report.failed}" errors="0">`,
+    `<testsuite name="${xmlEscape(suiteName)}" tests="${report.cases.length}" failures="${report.failed}" errors="0" skipped="${report.skipped ?? 0}">`,
   ];
   for (const c of report.cases) {
     const [classname, name] = c.id.split(' ');
     lines.push(`  <testcase classname="${xmlEscape(classname)}" name="${xmlEscape(name)}" time="${(c.ms / 1000).toFixed(3)}">`);
-    if (!c.passed) lines.push(`    <failure message="${xmlEscape(c.reason)}"/>`);
+    if (c.skipped) lines.push(`    <skipped message="${xmlEscape(c.reason)}"/>`);
+    else if (!c.passed) lines.push(`    <failure message="${xmlEscape(c.reason)}"/>`);
     lines.push('  </testcase>');
   }
   lines.push('</testsuite>', '');

@@ -29,11 +29,45 @@ export interface HeaderOnlyVector extends InvalidVector {
   streamSize: bigint;
 }
 
+/**
+ * The caller's parameters of an API-level vector (test-vectors/README.md). A consumer that does not support one of
+ * them must skip the vector and say so; every key not listed here is unknown to this version of the loader.
+ */
+export interface ApiParameters {
+  /** The caller's cap on decoded bytes: `decode(stream, { maxOutputBytes })` (spec §11.1, ECF8_LIMIT_EXCEEDED). */
+  maxOutputBytes?: number;
+  /** Decode into a caller-provided buffer of this many bytes (`decodeInto`) rather than a new one. */
+  outputBytes?: number;
+  /** With `outputBytes`: the byte offset in that buffer where element 0 goes (default 0). */
+  outputOffset?: number;
+}
+
+export const API_PARAMETER_NAMES: readonly (keyof ApiParameters)[] = ['maxOutputBytes', 'outputBytes', 'outputOffset'];
+
+/** An API-level vector: a stream decoded with the caller's parameters; it either fails with `error` or gives `decoded`. */
+export interface ApiVector {
+  name: string;
+  description: string;
+  stream: Uint8Array;
+  parameters: ApiParameters;
+  /** The expected error code; absent when the call must succeed. */
+  error?: string;
+  /** The expected bytes when the call succeeds (absent with `error`). */
+  decoded?: Uint8Array;
+}
+
+/** Whether a vector's call goes through `decodeInto` (a caller-provided output buffer). */
+export function usesOutputBuffer(v: ApiVector): boolean {
+  return v.parameters.outputBytes !== undefined;
+}
+
 export interface VectorSet {
   dir: string;
   valid: ValidVector[];
   invalid: InvalidVector[];
   headerOnly: HeaderOnlyVector[];
+  /** API-level vectors (empty for vector sets that predate them). */
+  api: ApiVector[];
   /** Paths relative to `dir`, for runners that hand files to outside programs. */
   paths: Record<string, string>;
 }
@@ -49,6 +83,7 @@ interface ManifestEntry {
   canonical?: boolean;
   streamSize?: string;
   error?: string;
+  parameters?: Record<string, number>;
 }
 
 interface Manifest {
@@ -57,6 +92,7 @@ interface Manifest {
   valid: ManifestEntry[];
   invalid: ManifestEntry[];
   headerOnly: ManifestEntry[];
+  api?: ManifestEntry[];
   sha256: Record<string, string>;
 }
 
@@ -94,6 +130,20 @@ export function loadVectors(dir = DEFAULT_VECTORS_DIR): VectorSet {
       elements: BigInt(e.elements!),
       streamSize: BigInt(e.streamSize!),
     })),
+    api: (manifest.api ?? []).map((e) => {
+      const parameters = e.parameters ?? {};
+      for (const [k, v] of Object.entries(parameters)) {
+        if (!(API_PARAMETER_NAMES as readonly string[]).includes(k)) throw new Error(`api vector ${e.name}: unknown parameter ${k}`);
+        if (!Number.isSafeInteger(v) || v < 0) throw new Error(`api vector ${e.name}: parameter ${k} = ${v} is not a non-negative integer`);
+      }
+      return {
+        name: e.name,
+        description: e.description,
+        stream: read(e.stream),
+        parameters,
+        ...(e.error ? { error: e.error } : { decoded: read(e.decoded!) }),
+      };
+    }),
     paths,
   };
 }

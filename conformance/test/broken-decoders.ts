@@ -18,8 +18,8 @@ import {
 
 export type Fault = 'none' | 'gap-ignored' | 'nibble-order' | 'no-checksum' | 'block-off-by-one' | 'accepts-truncated';
 
-export function brokenDecoder(fault: Fault): (stream: Uint8Array) => Uint8Array {
-  return (input) => {
+export function brokenDecoder(fault: Fault): (stream: Uint8Array, options?: { maxOutputBytes?: number }) => Uint8Array {
+  return (input, options = {}) => {
     let stream = input;
     if (fault === 'accepts-truncated' && input.length >= HEADER_SIZE) {
       // Mistake: pads a short stream with zeros up to its declared size instead of rejecting it.
@@ -36,7 +36,7 @@ export function brokenDecoder(fault: Fault): (stream: Uint8Array) => Uint8Array 
         }
       }
     }
-    const parsed = parseStream(stream);
+    const parsed = parseStream(stream, options);
     const verify = fault !== 'no-checksum';
     const pos = validateMetadata(parsed, verify);
     const { layout } = parsed;

@@ -10,13 +10,30 @@ import { brokenDecoder, type Fault } from './broken-decoders.js';
 const vectors = loadVectors();
 const ROOT = resolve(__dirname, '..', '..');
 
-const failedIds = (r: { cases: { id: string; passed: boolean }[] }) => r.cases.filter((c) => !c.passed).map((c) => c.id);
+const failedIds = (r: { cases: { id: string; passed: boolean; skipped?: boolean }[] }) => r.cases.filter((c) => !c.passed && !c.skipped).map((c) => c.id);
 
 describe('conformance runner', () => {
   it('passes the reference decoder at the strict level', async () => {
     const r = await runDecoderConformance(functionDecoder(decode));
     expect(failedIds(r)).toEqual([]);
-    expect(r.passed).toBe(vectors.valid.length + vectors.invalid.length + vectors.headerOnly.length);
+    const buffered = vectors.api.filter((v) => v.parameters.outputBytes !== undefined);
+    expect(r.passed).toBe(vectors.valid.length + vectors.invalid.length + vectors.headerOnly.length + vectors.api.length - buffered.length);
+    // decodeInto vectors cannot be expressed as files: reported as skipped, with the reason, never as passed.
+    expect(r.skipped).toBe(buffered.length);
+    expect(r.cases.filter((c) => c.skipped).every((c) => /decodeInto/.test(c.reason))).toBe(true);
+  });
+
+  it('runs the API-level limit vectors and catches a decoder that ignores maxOutputBytes', async () => {
+    const ignoresLimit = functionDecoder((s) => decode(s));
+    const failed = failedIds(await runDecoderConformance(ignoresLimit, { filter: /^decode api\// }));
+    expect(failed).toContain('decode api/limit-one-below');
+    expect(failed).toContain('decode api/limit-before-phase-b');
+    expect(failed).not.toContain('decode api/limit-exact');
+    // A command without {max_output_bytes} cannot take the limit: those vectors are skipped, not passed.
+    const r = await runDecoderConformance(commandProgram('cp {in} {out}'), { filter: /^decode api\// });
+    expect(r.passed).toBe(0);
+    expect(r.failed).toBe(0);
+    expect(r.skipped).toBe(vectors.api.length);
   });
 
   it('passes the fault-free harness decoder (so the broken ones differ only by their fault)', async () => {
@@ -38,15 +55,16 @@ describe('conformance runner', () => {
   }
 
   it('distinguishes basic from strict: a decoder with the wrong error code passes basic only', async () => {
-    const vague: Program = functionDecoder((s) => {
+    const vague: Program = functionDecoder((s, o) => {
       try {
-        return decode(s);
+        return decode(s, o);
       } catch {
         throw Object.assign(new Error('bad stream'), { code: 'SOMETHING_WRONG' });
       }
     });
     expect((await runDecoderConformance(vague, { level: 'basic' })).failed).toBe(0);
-    expect((await runDecoderConformance(vague, { level: 'strict' })).failed).toBe(vectors.invalid.length + vectors.headerOnly.length);
+    const apiErrors = vectors.api.filter((v) => v.error && v.parameters.outputBytes === undefined).length;
+    expect((await runDecoderConformance(vague, { level: 'strict' })).failed).toBe(vectors.invalid.length + vectors.headerOnly.length + apiErrors);
   });
 
   it('fails a decoder that leaves an output file behind on error', async () => {
@@ -100,7 +118,7 @@ describe('ecf8-conformance command line', () => {
         (s) => (out += s),
       );
       const total = 2 * vectors.valid.length + vectors.invalid.length + vectors.headerOnly.length;
-      expect(out).toMatch(new RegExp(`^${total} passed, 0 failed$`, 'm'));
+      expect(out).toMatch(new RegExp(`^${total} passed, 0 failed, ${vectors.api.length} skipped \\(see SKIP lines\\)$`, 'm'));
       expect(code).toBe(0);
       expect(readFileSync(join(dir, 'j.xml'), 'utf8')).toMatch(/failures="0"/);
       rmSync(dir, { recursive: true, force: true });
@@ -116,10 +134,29 @@ describe('ecf8-conformance command line', () => {
     expect(out).toMatch(/^0 passed, 3 failed$/m);
   });
 
+  it('gives the API-level limit vectors to --decoder-limit and shows the decodeInto ones as SKIP', async () => {
+    let out = '';
+    const py = resolve(ROOT, 'conformance/examples/python/ecf8_decode.py');
+    const code = await conformanceMain(
+      ['--decoder', `python3 ${py} {in} {out}`, '--decoder-limit', `python3 ${py} {in} {out} --max-output-bytes {max_output_bytes}`, '--filter', '^decode api/'],
+      (s) => (out += s),
+    );
+    const buffered = vectors.api.filter((v) => v.parameters.outputBytes !== undefined).length;
+    expect(out).toMatch(/PASS  decode api\/limit-one-below/);
+    expect(out).toMatch(/SKIP  decode api\/output-one-too-small .*decodeInto/);
+    expect(out).toMatch(new RegExp(`^${vectors.api.length - buffered} passed, 0 failed, ${buffered} skipped`, 'm'));
+    expect(code).toBe(0);
+    let usage = '';
+    expect(await conformanceMain(['--decoder', 'cp {in} {out}', '--decoder-limit', 'cp {in} {out}'], (s) => (usage += s))).toBe(2);
+    expect(usage).toMatch(/must contain \{max_output_bytes\}/);
+  });
+
   it('runs the Python decoder written from the spec alone', async () => {
     const py = resolve(ROOT, 'conformance/examples/python/ecf8_decode.py');
     if (!existsSync(py)) throw new Error('conformance/examples/python/ecf8_decode.py is missing');
-    const r = await runDecoderConformance(commandProgram(`python3 ${py} {in} {out}`), { level: 'strict' });
+    const limitProgram = commandProgram(`python3 ${py} {in} {out} --max-output-bytes {max_output_bytes}`);
+    const r = await runDecoderConformance(commandProgram(`python3 ${py} {in} {out}`), { level: 'strict', limitProgram });
     expect(failedIds(r)).toEqual([]);
+    expect(r.cases.filter((c) => c.id.startsWith('decode api/') && c.passed).length).toBeGreaterThan(5);
   });
 });

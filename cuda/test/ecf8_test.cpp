@@ -8,6 +8,8 @@
 //            canonical vectors re-encode byte for byte with the C++ reference encoder; on a GPU, the same on device.
 //   invalid: the emulator and the GPU path report exactly the vector's error code.
 //   headerOnly: phase A steps 1-11 pass on the header; decoding the bytes fails with the listed code.
+//   api:     vectors with an output buffer (outputBytes, outputOffset) through ecf8_host_decode's capacity and offset;
+//            those with maxOutputBytes are skipped (the C API leaves that cap to its caller).
 // Then self tests: CRC-32C, CRC combination, status strings, random round trips (many T, sizes, distributions) and
 // mutated streams, where the emulator (and the GPU) must agree with an independent sequential decoder written here.
 // Exit status 0 iff every check passed.
@@ -325,8 +327,41 @@ static int run_vectors(const std::string &dir) {
       const int want = ecf8_status_from_string(v.str("error").c_str());
       check_all_ways(s, (ecf8_status)want, nullptr, name.c_str(), false);
     }
-  printf("vectors: %d valid, %d invalid, %d header-only\n", nvalid, ninvalid, nheader);
-  return nvalid + ninvalid + nheader;
+  // API-level vectors: the caller's parameters. The C API takes an output capacity and offset (ecf8_host_decode)
+  // but has no output cap: a caller applies maxOutputBytes itself to ecf8_validate_header's element_count, so
+  // vectors with maxOutputBytes are skipped here (and run by the backend suite through the Node binding).
+  int napi = 0, napi_skipped = 0;
+  if (const mjson::Value *api = m.get("api"))
+    for (const mjson::Value &v : api->items) {
+      const std::string name = v.str("name");
+      const mjson::Value *params = v.get("parameters");
+      if (!params || params->get("maxOutputBytes") || !params->get("outputBytes")) {
+        napi_skipped++;
+        continue;
+      }
+      Bytes s, dec;
+      if (!read_file(dir + "/" + v.str("stream"), s) || (!v.get("error") && !read_file(dir + "/" + v.str("decoded"), dec))) {
+        CHECK(false, "%s: missing files", name.c_str());
+        continue;
+      }
+      napi++;
+      const uint64_t size = params->u64("outputBytes"), offset = params->u64("outputOffset");
+      const int want = v.get("error") ? ecf8_status_from_string(v.str("error").c_str()) : (int)ECF8_OK;
+      CHECK(want >= 0, "%s: unknown error code %s in manifest", name.c_str(), v.str("error").c_str());
+      Bytes buf(size + 1, 0xA5);  // one guard byte past the caller's buffer
+      ecf8_status st = ecf8_host_decode(s.data(), s.size(), buf.data(), size, offset, 0);
+      CHECK(st == want, "%s: emulator gave %s, expected %s", name.c_str(), code(st), code(want));
+      const uint64_t end = st == ECF8_OK ? offset + dec.size() : offset;
+      if (st == ECF8_OK) CHECK(Bytes(buf.begin() + offset, buf.begin() + end) == dec, "%s: emulator bytes differ", name.c_str());
+      bool untouched = true;
+      for (uint64_t i = 0; i < buf.size(); i++)
+        if ((i < offset || i >= end) && buf[i] != 0xA5) untouched = false;
+      CHECK(untouched, "%s: emulator wrote outside [offset, offset + n)", name.c_str());
+    }
+  printf("vectors: %d valid, %d invalid, %d header-only, %d api (%d api skipped: maxOutputBytes is the caller's check "
+         "in the C API)\n",
+         nvalid, ninvalid, nheader, napi, napi_skipped);
+  return nvalid + ninvalid + nheader + napi;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

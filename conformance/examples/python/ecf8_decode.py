@@ -448,6 +448,33 @@ def decode(stream, max_output_bytes=None, return_tables=False):
     return (out, lut) if return_tables else out
 
 
+def decode_into(stream, out, offset=0, max_output_bytes=None):
+    """Decode into ``out[offset:offset + n]`` of a caller's ``bytearray`` and return n.
+
+    After phase A the caller limit is applied (ECF8_LIMIT_EXCEEDED), then the
+    output room is checked (ECF8_OUTPUT_TOO_SMALL), both before phase B, as in
+    §11.2. No byte of ``out`` outside that range is written, and nothing at all
+    is written unless the whole stream is valid.
+    """
+    if not isinstance(out, bytearray):
+        raise Ecf8Error("ECF8_INVALID_ARGUMENT", "output must be a bytearray")
+    if not isinstance(offset, int) or offset < 0:
+        raise Ecf8Error("ECF8_INVALID_ARGUMENT", "offset must be a non-negative integer")
+    if not isinstance(stream, (bytes, bytearray, memoryview)):
+        raise Ecf8Error("ECF8_INVALID_ARGUMENT", "stream must be a bytes-like object")
+    h = parse_header(bytes(stream))
+    if max_output_bytes is not None and h.n > max_output_bytes:
+        raise Ecf8Error("ECF8_LIMIT_EXCEEDED",
+                        "stream holds %d elements, limit is %d bytes" % (h.n, max_output_bytes))
+    if offset > len(out) or len(out) - offset < h.n:
+        raise Ecf8Error("ECF8_OUTPUT_TOO_SMALL",
+                        "output holds %d bytes at offset %d; the stream decodes to %d"
+                        % (max(0, len(out) - offset), offset, h.n))
+    data = decode(stream)
+    out[offset:offset + len(data)] = data
+    return len(data)
+
+
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------

@@ -379,6 +379,49 @@ class TestVectors(unittest.TestCase):
                 self.assertFalse(os.path.exists(luts))
                 self.assertEqual([f for f in os.listdir(self.tmp.name) if f.startswith(".ecf8-")], [])
 
+    def test_api(self):
+        # API-level vectors: the caller's parameters (test-vectors/README.md).
+        # The library runs every one (decode with max_output_bytes, decode_into
+        # a bytearray); the command line has a --max-output-bytes option but no
+        # caller-provided output buffer, so it runs only the limit vectors.
+        known = {"maxOutputBytes", "outputBytes", "outputOffset"}
+        cases = self.manifest.get("api", [])
+        for v in cases:
+            p = v["parameters"]
+            self.assertTrue(set(p) <= known, "unknown parameter in %s" % v["name"])
+            with self.subTest(vector=v["name"]):
+                stream = read(v["stream"])
+                want = read(v["decoded"]) if "decoded" in v else None
+                limit = p.get("maxOutputBytes")
+                try:
+                    if "outputBytes" in p:
+                        off = p.get("outputOffset", 0)
+                        buf = bytearray(b"\xa5" * p["outputBytes"])
+                        n = d.decode_into(stream, buf, off, max_output_bytes=limit)
+                        got = bytes(buf[off:off + n])
+                        self.assertTrue(all(b == 0xa5 for b in buf[:off] + buf[off + n:]))
+                    else:
+                        got = d.decode(stream, max_output_bytes=limit)
+                    code = None
+                except d.Ecf8Error as err:
+                    code = err.code
+                self.assertEqual(code, v.get("error"))
+                if want is not None:
+                    self.assertTrue(got == want, "decoded bytes differ")
+            with self.subTest(vector=v["name"], via="command line"):
+                if "outputBytes" in p:
+                    self.skipTest("the command line has no caller-provided output buffer (decode_into)")
+                out = os.path.join(self.tmp.name, "api-" + v["name"] + ".fp8")
+                r = run_cli(os.path.join(VECTORS, v["stream"]), out, "--max-output-bytes", str(limit))
+                if "error" in v:
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertTrue(r.stderr.startswith("ecf8: %s: " % v["error"]), r.stderr)
+                    self.assertFalse(os.path.exists(out))
+                else:
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    with open(out, "rb") as f:
+                        self.assertTrue(f.read() == want)
+
     def test_canonical_reencode(self):
         # §12: our reference encoder reproduces every vector marked canonical.
         for v in self.manifest["valid"]:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDecodeTables, decode, decodeGpuOrder, encode, inspect, inspectHeader, parseStream } from '../src/index.js';
+import { buildDecodeTables, decode, decodeGpuOrder, decodeGpuOrderInto, decodeInto, encode, inspect, inspectHeader, parseStream } from '../src/index.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
 import { generate } from '../../../test-vectors/generate.js';
 import { createHash } from 'node:crypto';
@@ -64,6 +64,33 @@ describe('header-only vectors (streams too large to ship)', () => {
       expect(header.elementCount).toBe(v.elements);
       expect(header.elementCount > 2n ** 32n).toBe(true);
       expect(() => decode(v.stream)).toThrow(expect.objectContaining({ code: v.error }));
+    });
+  }
+});
+
+describe('API-level vectors (caller parameters: maxOutputBytes, decodeInto target)', () => {
+  it('exist for both API error codes, with succeeding counterparts', () => {
+    const errors = new Set(vectors.api.map((v) => v.error));
+    expect(errors).toContain('ECF8_LIMIT_EXCEEDED');
+    expect(errors).toContain('ECF8_OUTPUT_TOO_SMALL');
+    expect(vectors.api.some((v) => !v.error && v.parameters.outputBytes !== undefined)).toBe(true);
+    expect(vectors.api.some((v) => !v.error && v.parameters.outputBytes === undefined)).toBe(true);
+  });
+  for (const v of vectors.api) {
+    it(`${v.name} -> ${v.error ?? 'decoded bytes'} (sequential and GPU-order decoders)`, () => {
+      const { maxOutputBytes, outputBytes, outputOffset = 0 } = v.parameters;
+      for (const [one, into] of [[decode, decodeInto], [decodeGpuOrder, decodeGpuOrderInto]] as const) {
+        const run = () => {
+          if (outputBytes === undefined) return one(v.stream, { maxOutputBytes });
+          const out = new Uint8Array(outputBytes).fill(0xa5);
+          const n = into(v.stream, out, outputOffset, { maxOutputBytes });
+          expect(out.subarray(0, outputOffset).every((b) => b === 0xa5)).toBe(true);
+          expect(out.subarray(outputOffset + n).every((b) => b === 0xa5)).toBe(true);
+          return out.subarray(outputOffset, outputOffset + n);
+        };
+        if (v.error) expect(run).toThrow(expect.objectContaining({ code: v.error }));
+        else expect(firstDifference(run(), v.decoded!)).toBe(-1);
+      }
     });
   }
 });

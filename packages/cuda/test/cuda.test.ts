@@ -40,7 +40,8 @@ if (!existsSync(addonPath) || statSync(addonPath).mtimeMs < newestSource()) {
   console.log(`${r.stdout ?? ''}${r.stderr ?? ''}`.trim());
 }
 
-const { CudaBackend, CudaEmulatorBackend, cudaBackend, loadNative, readBuildStatus, validateStream, CUDA_BACKEND_PRIORITY } = await import('../src/index.js');
+const { CudaBackend, CudaEmulatorBackend, cudaBackend, loadNative, readBuildStatus, validateStream, CUDA_BACKEND_PRIORITY, allocDeviceBuffer, freeDeviceBuffer, readDeviceBuffer, writeDeviceBuffer } =
+  await import('../src/index.js');
 
 const loaded = loadNative();
 const addonReason = loaded.native ? undefined : loaded.reason;
@@ -142,4 +143,17 @@ describe.skipIf(addonReason !== undefined)(`validate(): phases A and B through t
 describeBackendSuite(new CudaEmulatorBackend(), { skipReason: addonReason, propertyRuns: 20 });
 
 // The real thing. Skipped, with the reason in the test names, where there is no usable GPU.
-describeBackendSuite(cudaBackend, { skipReason: gpuSkip });
+// API-level vectors with an output buffer decode into device memory (at least one byte is allocated, so that an empty
+// target still has a valid pointer; byteLength is the vector's size).
+describeBackendSuite(cudaBackend, {
+  skipReason: gpuSkip,
+  outputTarget: {
+    create: (byteLength: number, fill: number) => {
+      const target = { devicePointer: allocDeviceBuffer(Math.max(1, byteLength)).devicePointer, byteLength };
+      if (byteLength > 0) writeDeviceBuffer(target, new Uint8Array(byteLength).fill(fill));
+      return target;
+    },
+    read: (target: { devicePointer: bigint; byteLength: number }) => (target.byteLength > 0 ? readDeviceBuffer(target) : new Uint8Array(0)),
+    destroy: (target: { devicePointer: bigint; byteLength: number }) => freeDeviceBuffer(target),
+  },
+});

@@ -43,7 +43,33 @@ describe('WebGPU adapter', () => {
 
 // The shared backend suite: every vector byte-identical, every invalid vector's exact code, fast-check round trips
 // and corrupted streams compared with the reference.
-describeBackendSuite(webgpuBackend, { skipReason, maxPropertyElements: 200_000, propertyRuns: 25 });
+describeBackendSuite(webgpuBackend, { skipReason, maxPropertyElements: 200_000, propertyRuns: 25, outputTarget: gpuBufferTarget() });
+
+/** decodeInto targets for the API-level vectors: GPU buffers (their sizes are multiples of 4), read back by mapping. */
+function gpuBufferTarget() {
+  return {
+    async create(byteLength: number, fill: number): Promise<GPUBuffer> {
+      const device = await webgpuBackend.device();
+      const buffer = device.createBuffer({ size: byteLength, usage: STORAGE | COPY_SRC | COPY_DST });
+      if (byteLength > 0) device.queue.writeBuffer(buffer, 0, new Uint8Array(byteLength).fill(fill));
+      return buffer;
+    },
+    async read(buffer: GPUBuffer): Promise<Uint8Array> {
+      if (buffer.size === 0) return new Uint8Array(0);
+      const device = await webgpuBackend.device();
+      const readback = device.createBuffer({ size: buffer.size, usage: MAP_READ | COPY_DST });
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(buffer, 0, readback, 0, buffer.size);
+      device.queue.submit([enc.finish()]);
+      await readback.mapAsync(MAP_READ);
+      const bytes = new Uint8Array(readback.getMappedRange()).slice();
+      readback.unmap();
+      readback.destroy();
+      return bytes;
+    },
+    destroy: (buffer: GPUBuffer) => buffer.destroy(),
+  };
+}
 
 const d = optional ? describe.skip : describe;
 
