@@ -289,7 +289,7 @@ describe('spec §15.9 two-level tables', () => {
 
 describe('spec §15 text matches these tests', () => {
   const spec = readFileSync(new URL('../../../spec/ecf8-v1.md', import.meta.url), 'utf8');
-  const section15 = spec.slice(spec.indexOf('## 15. Worked example'), spec.indexOf('## Appendix A'));
+  const section15 = spec.slice(spec.indexOf('## 15. Worked example'), spec.indexOf('## 16. Versioning'));
   /** The fenced block that follows the first occurrence of `marker` in §15. */
   const blockAfter = (marker: string): string => {
     const at = section15.indexOf(marker);

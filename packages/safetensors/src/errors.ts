@@ -1,5 +1,5 @@
 /**
- * Error codes for model files (spec Appendix A.7). They are not about an ECF8 stream, so they are not in the stream
+ * Error codes for model files (spec/ecf8-safetensors-v1.md §7). They are not about an ECF8 stream, so they are not in the stream
  * list of spec §11.1; they are reported the same way (an {@link Ecf8Error} whose message starts with the code).
  * A stream stored inside a model file that is itself invalid is reported with the stream's own §11.1 code.
  */

@@ -1,5 +1,5 @@
 /**
- * @ecf8/safetensors — ECF8 for model files (spec Appendix A): compress every F8_E4M3 tensor of a safetensors file or
+ * @ecf8/safetensors — ECF8 for model files (spec/ecf8-safetensors-v1.md): compress every F8_E4M3 tensor of a safetensors file or
  * sharded checkpoint into ECF8 streams, restore the original files byte for byte, verify, inspect (with SVG plots),
  * and convert to and from the buffer layout of the paper authors' release.
  */

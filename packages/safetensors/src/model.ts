@@ -1,5 +1,5 @@
 /**
- * Compressed model files (spec Appendix A): every F8_E4M3 tensor of a safetensors file becomes an ECF8 stream stored
+ * Compressed model files (spec/ecf8-safetensors-v1.md): every F8_E4M3 tensor of a safetensors file becomes an ECF8 stream stored
  * as a U8 tensor; every other tensor is copied; the original header bytes, size and SHA-256 are kept in
  * `__metadata__`, so decompression restores the original file byte for byte. Files are streamed: one tensor (and
  * its stream) in memory at a time.
@@ -31,7 +31,7 @@ import {
 import { copyRange, openSafetensors, readExactly, writeAll, writeFileAtomically } from './io.js';
 import { ProgressTracker, type ProgressCallback } from './progress.js';
 
-/** `__metadata__` keys of a compressed file (spec A.3). */
+/** `__metadata__` keys of a compressed file (spec/ecf8-safetensors-v1.md §3). */
 export const META = {
   format: 'ecf8.format',
   version: 'ecf8.version',
@@ -261,7 +261,7 @@ export async function compressFile(input: string, output: string, options: Compr
   }
 }
 
-/** How a compressed file maps back to the original (spec A.4). */
+/** How a compressed file maps back to the original (spec/ecf8-safetensors-v1.md §4). */
 export interface CompressedLayout {
   /** The original file's header, parsed (tensors in original data order). */
   original: SafetensorsHeader;

@@ -1,5 +1,5 @@
 /**
- * Interop with the buffer layout of the paper authors' release (spec Appendix A.8). Per compressed module (a
+ * Interop with the buffer layout of the paper authors' release (spec/ecf8-safetensors-v1.md §8). Per compressed module (a
  * transformer block, or one linear layer) it stores:
  *   luts               U8 [n_luts, 256]  root table, 8-bit-prefix subtables (pointer 256 - row), code-length row last
  *   encoded            U8 [n_bytes]      exponent codes, MSB-first, windows of 8 bytes per thread

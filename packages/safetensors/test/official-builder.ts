@@ -1,5 +1,5 @@
 /**
- * Test helper: builds buffers in the official layout (spec Appendix A.8) independently of the library, from the
+ * Test helper: builds buffers in the official layout (spec/ecf8-safetensors-v1.md §8) independently of the library, from the
  * layout's description: a Huffman code built by merging the two lightest nodes (codes read off the tree, so not
  * canonical) with an end-of-data symbol; tables with a root row, one row per distinct 8-bit prefix of long codes
  * (pointer = 256 - row), entries filled forward from each code's first key, and a code-length row last; gaps and
