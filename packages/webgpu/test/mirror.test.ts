@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { buildDecodeTables, countThread, decodeGpuOrder, encode, parseStream, validateMetadata } from '@ecf8/core';
 import { firstDifference, loadVectors } from '@ecf8/conformance';
+import { checkApiVector, hostOutputTarget } from '@ecf8/conformance/backend-suite';
 import { mirrorDecode, mirrorDecodeInto, mirrorThreadCounts } from '../src/mirror.js';
 
 const vectors = loadVectors();
@@ -131,3 +132,18 @@ describe('CPU mirror of the WGSL kernel', () => {
     );
   });
 });
+
+describe('CPU mirror: API-level vectors (maxOutputBytes, decodeInto a host buffer)', () => {
+  const mirrorBackend = {
+    name: 'webgpu-mirror',
+    isAvailable: async () => ({ available: true as const }),
+    decode: async (stream: Uint8Array, options?: { maxOutputBytes?: number }) => mirrorDecode(stream, options),
+    decodeInto: async (stream: Uint8Array, target: Uint8Array, offset = 0, options?: { maxOutputBytes?: number }) =>
+      mirrorDecodeInto(stream, target, offset, options),
+    dispose: () => {},
+  };
+  for (const v of vectors.api) {
+    it(`${v.name} -> ${v.error ?? 'decoded bytes'}`, () => checkApiVector(mirrorBackend, v, hostOutputTarget));
+  }
+});
+
