@@ -147,6 +147,13 @@ function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(clean.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
+/** The document revision the spec states in its front matter (`| Document revision | 1.0.1, date |`). */
+export function specRevision(specText = readFileSync(SPEC, 'utf8')): string {
+  const m = /^\| Document revision \| (\d+\.\d+(?:\.\d+)?),/m.exec(specText);
+  if (!m) throw new Error('spec: no document revision in the front matter');
+  return m[1];
+}
+
 /**
  * The worked example of spec §15, read from the spec's own text: the 43 input bytes (the `v` rows of §15.1) and the
  * complete streams of §15.7 (T = 1, the block after "As one hex string") and §15.8 (T = 2). The generator encodes the
@@ -503,6 +510,7 @@ export function generate(): { files: GeneratedFile[]; manifest: Record<string, u
   const manifest = {
     format: 'ecf8-test-vectors',
     specVersion: 1,
+    specRevision: specRevision(),
     generator: 'test-vectors/generate.ts',
     valid,
     invalid,

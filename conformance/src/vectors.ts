@@ -63,6 +63,8 @@ export function usesOutputBuffer(v: ApiVector): boolean {
 
 export interface VectorSet {
   dir: string;
+  /** The revision of spec/ecf8-v1.md the vectors were generated against (absent in older vector sets). */
+  specRevision?: string;
   valid: ValidVector[];
   invalid: InvalidVector[];
   headerOnly: HeaderOnlyVector[];
@@ -89,6 +91,7 @@ interface ManifestEntry {
 interface Manifest {
   format: string;
   specVersion: number;
+  specRevision?: string;
   valid: ManifestEntry[];
   invalid: ManifestEntry[];
   headerOnly: ManifestEntry[];
@@ -111,6 +114,7 @@ export function loadVectors(dir = DEFAULT_VECTORS_DIR): VectorSet {
   };
   return {
     dir,
+    ...(manifest.specRevision ? { specRevision: manifest.specRevision } : {}),
     valid: manifest.valid.map((e) => ({
       name: e.name,
       description: e.description,

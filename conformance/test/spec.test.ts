@@ -48,6 +48,18 @@ function header(n: bigint, bits: bigint, T: number): Uint8Array {
 
 const withThousands = (v: bigint) => v.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
+describe('spec front matter and change log', () => {
+  it('the vectors name the revision the spec states, and the change log has a dated row for it', () => {
+    const revision = /^\| Document revision \| ([\d.]+), (\d{4}-\d{2}-\d{2})/m.exec(spec);
+    expect(revision).not.toBeNull();
+    expect(vectors.specRevision).toBe(revision![1]);
+    const log = spec.slice(spec.indexOf('## 14. Change log'), spec.indexOf('## 15.'));
+    expect(log).toContain(`| ${revision![1]} | ${revision![2]} |`);
+    // Each erratum of revision 1.0.1 has its own row.
+    for (const e of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8']) expect(log).toMatch(new RegExp(`\\| 1\\.0\\.1 \\| 2026-12-06 \\| \\*\\*${e}\\*\\*`));
+  });
+});
+
 describe('spec §11.3: the largest stream_size', () => {
   const max = 2n ** 63n + 2n ** 62n + 2n ** 57n + 112n;
 
