@@ -203,12 +203,14 @@ export function installSignalCleanup(notify?: (signal: NodeJS.Signals) => void):
 
 /**
  * Test hook: when the environment variable ECF8_TEST_PAUSE_AT names `step`, writes the step to the file named by
- * ECF8_TEST_PAUSE_FILE and waits forever (until a signal), so tests can interrupt at a known point.
+ * ECF8_TEST_PAUSE_FILE and waits forever (until a signal), so tests can interrupt at a known point. With
+ * ECF8_TEST_PAUSE_MARK_ONLY set it only writes the marker and goes on (to interrupt the call that follows).
  */
 export async function testPause(step: string): Promise<void> {
   if (process.env.ECF8_TEST_PAUSE_AT !== step) return;
   const marker = process.env.ECF8_TEST_PAUSE_FILE;
   if (marker) writeFileSync(marker, step);
+  if (process.env.ECF8_TEST_PAUSE_MARK_ONLY) return;
   await new Promise<never>(() => {
     setInterval(() => {}, 1 << 30);
   });
