@@ -1,7 +1,7 @@
 /** Issue #13 point 4 and issue #11 (outputs): the CLI never replaces without --force and never writes over an input. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/index.js';
@@ -83,6 +83,18 @@ describe('#13 point 4 / #11: existing outputs and outputs that are inputs', () =
       expect(r.stderr, argv.join(' ')).toMatch(/^ecf8: ECF8_OUTPUT_IS_INPUT: /);
     }
     expect(files.map(sha)).toEqual(before);
+    // Directory inputs: no output inside them (a plot over a shard, a compressed copy inside the model).
+    const model = join(dir, 'model-dir');
+    expect((await run('compress', m, join(model, 'model.safetensors'))).code).toBe(1); // no such directory yet
+    mkdirSync(model);
+    writeFileSync(join(model, 'model.safetensors'), readFileSync(MODEL));
+    const shard = sha(join(model, 'model.safetensors'));
+    for (const argv of [['inspect', model, '--plot', join(model, 'model.safetensors'), '--force'], ['compress', model, join(model, 'out')], ['inspect', model, '--plot', join(model, 'plot.svg')]]) {
+      const r = await run(...argv);
+      expect(r.stderr, argv.join(' ')).toMatch(/^ecf8: ECF8_OUTPUT_IS_INPUT: .*inside the input directory/);
+    }
+    expect(sha(join(model, 'model.safetensors'))).toBe(shard);
+    expect(readdirSync(model)).toEqual(['model.safetensors']);
     expect(existsSync(join(dir, 'never'))).toBe(false);
     expect(temps()).toEqual([]);
   });

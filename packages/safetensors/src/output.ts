@@ -2,8 +2,8 @@
  * The one output rule of every command that writes (docs/model-files.md, "Outputs"):
  *
  * - an existing path is never replaced without `force` (ECF8_OUTPUT_EXISTS); an empty directory counts as absent;
- * - an output that is an input is refused (ECF8_OUTPUT_IS_INPUT): same real path or same device and inode, and for
- *   directory outputs, a directory inside an input or holding one;
+ * - an output that is an input is refused (ECF8_OUTPUT_IS_INPUT): same real path or same device and inode, a path
+ *   inside an input directory, or a directory holding an input;
  * - `-` (and `/dev/stdout`) is standard output, written in order with no temporary file; an existing character
  *   device or FIFO (`/dev/null`, a named pipe) is written through, never replaced; other special files are refused;
  * - a regular output is written to a temporary path next to the target, `.<name>.ecf8-<pid>-<hex>.<kind>` (a long
@@ -236,7 +236,7 @@ async function resolvedPath(p: string): Promise<string | null> {
 
 const inside = (child: string, parent: string) => child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 
-async function refuseInputs(target: string, inputs: readonly string[], directory: boolean): Promise<void> {
+async function refuseInputs(target: string, inputs: readonly string[]): Promise<void> {
   if (inputs.length === 0) return;
   const out = await resolvedPath(target);
   const outStat = await stat(target).catch(() => null);
@@ -248,7 +248,8 @@ async function refuseInputs(target: string, inputs: readonly string[], directory
     if (same) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output ${target} is the input ${input}`);
     if (out !== null && real !== null) {
       if (inside(real, out)) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output ${target} holds the input ${input}; replacing it would delete the input`);
-      if (directory && inStat?.isDirectory() && inside(out, real)) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output directory ${target} is inside the input directory ${input}`);
+      // Anything written inside an input directory would change (or replace a file of) the input.
+      if (inStat?.isDirectory() && inside(out, real)) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output ${target} is inside the input directory ${input}`);
     }
   }
 }
@@ -259,7 +260,8 @@ async function planOutput(target: string, policy: { force: boolean; inputs: stri
     if (directory) modelFail(ErrorCode.INVALID_ARGUMENT, 'a directory cannot be written to standard output');
     return { kind: 'stdout' };
   }
-  await refuseInputs(target, policy.inputs, directory);
+  if (!directory && /[\\/]$/.test(target)) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} ends with a path separator; give a file name`);
+  await refuseInputs(target, policy.inputs);
   sweepStaleTemps(target);
   let st;
   try {
