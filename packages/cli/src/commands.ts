@@ -5,7 +5,6 @@ import {
   analyze,
   decode,
   encode,
-  Ecf8Error,
   ErrorCode,
   getBackend,
   inspect,

@@ -224,6 +224,13 @@ describe('#13 point 3: directory mode follows symbolic links (Hugging Face cache
     const want = Object.fromEntries(Object.entries(treeHashes(snap)).map(([k, v]) => [k, v.replace(/^link:/, 'file:')]));
     expect(Object.keys(want)).toHaveLength(5);
     expect(treeHashes(d)).toEqual(want);
+    // Decompressing a directory of links to compressed files restores every file too.
+    const linked = fresh('linked.ecf8');
+    mkdirSync(linked);
+    for (const name of readdirSync(c)) symlinkSync(join(c, name), join(linked, name));
+    const d2 = fresh('linked.out');
+    await decompressModel(linked, d2);
+    expect(treeHashes(d2)).toEqual(want);
   });
 
   it('point 3: a dangling link, a link loop and a FIFO inside the directory are errors, never skipped', async () => {
