@@ -336,24 +336,17 @@ function orderedSink(target: string, put: (bytes: Uint8Array) => Promise<void>):
 
 function stdoutSink(): OutputSink {
   const out = process.stdout;
-  return orderedSink(STDOUT, async (bytes) => {
-    if (bytes.length === 0) return;
-    await new Promise<void>((resolveWrite, reject) => {
-      const onError = (e: Error) => reject(ioError('cannot write to standard output', e));
-      out.once('error', onError);
-      // Copy: the caller reuses its buffers before the stream has flushed them.
-      const ok = out.write(Buffer.from(bytes), (e) => {
-        if (e) return;
-        if (ok) {
-          out.off('error', onError);
-          resolveWrite();
-        }
-      });
-      if (!ok)
-        out.once('drain', () => {
-          out.off('error', onError);
-          resolveWrite();
-        });
+  let failure: Error | null = null;
+  // Kept for the life of the process: an EPIPE (the reader went away) must be an error code, not a crash.
+  out.on('error', (e) => {
+    failure ??= e;
+  });
+  return orderedSink(STDOUT, (bytes) => {
+    return new Promise<void>((resolveWrite, reject) => {
+      if (failure) return reject(ioError('cannot write to standard output', failure));
+      if (bytes.length === 0) return resolveWrite();
+      // A copy (the caller reuses its buffers); the callback comes once the bytes are handed over (backpressure).
+      out.write(Buffer.from(bytes), (e) => (e ? reject(ioError('cannot write to standard output', e)) : resolveWrite()));
     });
   });
 }
