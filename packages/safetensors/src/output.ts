@@ -494,7 +494,12 @@ export async function writeDirectoryOutput<T>(output: string, build: (tempDir: s
       try {
         renameSync(temp, output);
       } catch (e) {
-        renameSync(old, output);
+        try {
+          renameSync(old, output);
+        } catch (restoreError) {
+          // Never hide where the original is: the message names it (and a re-run puts it back).
+          throw ioError(`cannot replace ${output} (${(e as Error).message}), and the original could not be put back; it is intact at ${old}`, restoreError);
+        }
         throw ioError(`cannot replace ${output}`, e);
       }
       activeTemps.delete(temp);
