@@ -41,6 +41,7 @@ commands:
 options:
   --json        machine-readable output     --quiet   print nothing on success
   -h, --help    this text                   --version print the version
+  -f, --force   replace an existing output (never an input); OUT '-' writes to standard output
 ${MODEL_USAGE}`;
 
 /** Default input of `ecf8 demo`: FP8 weights bundled with the package. */
