@@ -1,12 +1,10 @@
 /** The `ecf8` commands. `main` never throws: it returns the exit code and writes to the given streams. */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   analyze,
   decode,
   encode,
-  Ecf8Error,
   ErrorCode,
   getBackend,
   inspect,
@@ -20,7 +18,8 @@ import {
 // The fast pure-TypeScript codec (streams and decoded bytes identical to the reference's; registers `cpu-fast`).
 import { encodeFast } from '@ecf8/fast';
 import { backendLoadErrors, loadOptionalBackends } from './backends.js';
-import { writeAtomically, writeBytes } from './io.js';
+import { asEcf8Error, isStdout, readWholeFileSync, withOutputPolicy } from '@ecf8/safetensors';
+import { writeWholeOutput } from './io.js';
 import { inspectModelFile, modelCommands, MODEL_USAGE, MODEL_VALUE_FLAGS } from './model-commands.js';
 
 export interface Io {
@@ -42,6 +41,7 @@ commands:
 options:
   --json        machine-readable output     --quiet   print nothing on success
   -h, --help    this text                   --version print the version
+  -f, --force   replace an existing output (never an input); OUT '-' writes to standard output
 ${MODEL_USAGE}`;
 
 /** Default input of `ecf8 demo`: FP8 weights bundled with the package. */
@@ -78,12 +78,20 @@ function parseArgs(argv: string[]): Parsed {
 /** A command-line usage mistake: reported with the usage text and exit status 2. */
 export class UsageError extends Error {}
 
+/** Reads a whole input file; a FIFO or device is refused at once (never waited on). */
 function readInput(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new Ecf8Error(ErrorCode.IO_ERROR, `cannot read ${path}: ${(e as Error).message}`);
-  }
+  return readWholeFileSync(path);
+}
+
+/** `--force` / `-f`: replace an existing output. */
+export function forced(flags: Map<string, string | true>): boolean {
+  return flags.has('--force') || flags.has('-f');
+}
+
+/** Where a command's summary goes: stderr when its output is standard output (so the data stays clean). */
+function summaryTo(outPath: string, out: (s: string) => void, io: Io, quiet: boolean): (s: string) => void {
+  if (!isStdout(outPath)) return out;
+  return quiet ? () => {} : io.stderr;
 }
 
 function intFlag(p: Parsed, names: string[], fallback?: number): number | undefined {
@@ -124,9 +132,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     switch (command) {
       case 'encode':
-        return await cmdEncode(args, p, json, out);
+        return await withOutputPolicy({ force: forced(p.flags), inputs: args.slice(0, 1) }, () => cmdEncode(args, p, json, summaryTo(args[1] ?? '', out, io, quiet)));
       case 'decode':
-        return await cmdDecode(args, p, json, out);
+        return await withOutputPolicy({ force: forced(p.flags), inputs: args.slice(0, 1) }, () => cmdDecode(args, p, json, summaryTo(args[1] ?? '', out, io, quiet)));
       case 'inspect': {
         const handled = args.length === 1 && inspectModelFile ? await inspectModelFile(args[0], p.flags, quietIo(io, quiet)) : undefined;
         return handled ?? cmdInspect(args, json, out);
@@ -148,7 +156,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr(`ecf8: ${e.message}\n`);
       return 1;
     }
-    io.stderr(`ecf8: ${ErrorCode.IO_ERROR}: ${(e as Error).message}\n`);
+    // A plain JavaScript or system error: a stable code, and the command and files it concerns.
+    const coded = asEcf8Error(e, [command, ...args].join(' '));
+    if (isEcf8Error(coded)) {
+      io.stderr(`ecf8: ${coded.message}\n`);
+      return 1;
+    }
+    io.stderr(`ecf8: ${ErrorCode.IO_ERROR}: ${[command, ...args].join(' ')}: ${(e as Error).message}\n`);
     return 1;
   }
 }
@@ -169,7 +183,7 @@ async function cmdEncode(args: string[], p: Parsed, json: boolean, out: (s: stri
   const t0 = performance.now();
   const stream = encodeFast(fp8, { threadsPerBlock: T });
   const ms = performance.now() - t0;
-  await writeAtomically(outPath, (tmp) => writeBytes(tmp, stream));
+  await writeWholeOutput(outPath, stream);
   const summary = { input: inPath, output: outPath, elements: fp8.length, inputBytes: fp8.length, outputBytes: stream.length, ratio: fp8.length ? stream.length / fp8.length : 0, encodeMBps: Number(mb(fp8.length, ms)) || 0 };
   out(json ? JSON.stringify(summary) + '\n' : `${inPath}: ${fp8.length} bytes -> ${outPath}: ${stream.length} bytes (${pct(summary.ratio)}), ${mb(fp8.length, ms)} MB/s\n`);
   return 0;
@@ -188,7 +202,7 @@ async function cmdDecode(args: string[], p: Parsed, json: boolean, out: (s: stri
   const t0 = performance.now();
   const fp8 = await backend.decode(stream, options);
   const ms = performance.now() - t0;
-  await writeAtomically(outPath, (tmp) => writeBytes(tmp, fp8));
+  await writeWholeOutput(outPath, fp8);
   const summary = { input: inPath, output: outPath, backend: backend.name, inputBytes: stream.length, elements: fp8.length, decodeMBps: Number(mb(fp8.length, ms)) || 0 };
   out(json ? JSON.stringify(summary) + '\n' : `${inPath}: ${stream.length} bytes -> ${outPath}: ${fp8.length} bytes (backend ${backend.name}, ${mb(fp8.length, ms)} MB/s)\n`);
   return 0;

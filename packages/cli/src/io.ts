@@ -1,26 +1,24 @@
-/** File helpers for the CLI: atomic writes (temp file + rename) so a failed run never leaves a valid-looking output. */
-import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+/**
+ * File helpers for the CLI. Every output goes through @ecf8/safetensors' output rule (output.ts there): nothing is
+ * replaced without --force, an output that is an input is refused, `-` is standard output, temporaries are removed
+ * on errors and signals.
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { writeFileAtomically, writeOutput, type OutputPolicy } from '@ecf8/safetensors';
 
-/** A temp path next to `target` (same directory, so the final rename is atomic). */
-export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
+export { tempPathFor } from '@ecf8/safetensors';
 
 /**
- * Runs `write(tempPath)`, then renames the temp file onto `target`. On any error the temp file is removed and the
- * previous `target` (if any) is left untouched.
+ * Runs `write(tempPath)`, then moves the temp file onto `target` (the earlier API: the callback writes the path
+ * itself). On any error the temp file is removed and the previous `target` (if any) is left untouched.
  */
-export async function writeAtomically(target: string, write: (tempPath: string) => Promise<void> | void): Promise<void> {
-  const temp = tempPathFor(target);
-  try {
-    await write(temp);
-    renameSync(temp, target);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    throw e;
-  }
+export async function writeAtomically(target: string, write: (tempPath: string) => Promise<void> | void, options: OutputPolicy = {}): Promise<void> {
+  await writeFileAtomically(target, async (_fh, tempPath) => write(tempPath), options);
+}
+
+/** Writes `bytes` as the whole of `target` (`-` = standard output) by the output rule. */
+export async function writeWholeOutput(target: string, bytes: Uint8Array, options: OutputPolicy = {}): Promise<void> {
+  await writeOutput(target, (sink) => sink.write(bytes, 0), { ...options, sequential: true });
 }
 
 /** Writes bytes to `path` durably. */

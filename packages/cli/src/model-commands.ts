@@ -3,7 +3,7 @@
  * receives the positional arguments after the command name, the parsed flags, and the output streams, and returns
  * the exit code; errors are thrown as Ecf8Error and reported by `main`.
  */
-import { open, stat, writeFile } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { ErrorCode, Ecf8Error, getBackend, resolveBackend } from '@ecf8/core';
 import {
   compressModel,
@@ -11,9 +11,11 @@ import {
   exportOfficial,
   importOfficial,
   inspectModel,
-  removeActiveTemps,
+  isStdout,
   renderInspectSvg,
   verifyModel,
+  withOutputPolicy,
+  writeOutput,
   type InspectReport,
   type ModelResult,
   type Progress,
@@ -43,11 +45,11 @@ export const MODEL_USAGE = `model files (safetensors; a directory = a sharded ch
 
 /** Commands by name; `main` dispatches any command not built in to this table. */
 export const modelCommands: Record<string, ModelCommand> = {
-  compress: withCleanup(cmdCompress),
-  decompress: withCleanup(cmdDecompress),
-  verify: withCleanup(cmdVerify),
-  'import-official': withCleanup(cmdImport),
-  'export-official': withCleanup(cmdExport),
+  compress: withOutputRule(cmdCompress),
+  decompress: withOutputRule(cmdDecompress),
+  verify: withOutputRule(cmdVerify),
+  'import-official': withOutputRule(cmdImport),
+  'export-official': withOutputRule(cmdExport),
 };
 
 /** Handles `ecf8 inspect FILE` for model files (e.g. `.safetensors`); returns undefined when FILE is not one. */
@@ -93,7 +95,7 @@ async function looksLikeModel(path: string): Promise<boolean> {
     const st = await stat(path);
     if (st.isDirectory()) return true;
     if (path.endsWith('.safetensors')) return true;
-    if (st.size < 10) return false;
+    if (!st.isFile() || st.size < 10) return false; // a FIFO or device is never opened here (it could block)
     const fh = await open(path, 'r');
     try {
       const b = new Uint8Array(9);
@@ -156,24 +158,18 @@ function progressFor(flags: Map<string, string | true>, io: Io): { onProgress?: 
   };
 }
 
-/** Removes temp outputs if the process is interrupted while a command runs. */
-function withCleanup(cmd: ModelCommand): ModelCommand {
-  return async (args, flags, io) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      void removeActiveTemps().finally(() => {
-        io.stderr(`\necf8: interrupted (${signal}); partial output removed\n`);
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
-      return await cmd(args, flags, io);
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-  };
+/**
+ * Applies the output rule to a command (see @ecf8/safetensors output.ts): `--force`/`-f` to replace an existing
+ * output, and its first argument as an input that no output may be. Signals are handled once for the process by
+ * the executable (cli.ts), which removes every temporary file.
+ */
+function withOutputRule(cmd: ModelCommand): ModelCommand {
+  return (args, flags, io) => withOutputPolicy({ force: flags.has('--force') || flags.has('-f'), inputs: args.slice(0, 1) }, () => cmd(args, flags, summaryIo(args[1], io)));
+}
+
+/** With standard output as the output (`-`), the summary goes to stderr so the data stays clean. */
+function summaryIo(output: string | undefined, io: Io): Io {
+  return output !== undefined && isStdout(output) ? { stdout: io.stderr, stderr: io.stderr } : io;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -217,7 +213,7 @@ async function cmdCompress(args: string[], flags: Map<string, string | true>, io
   const progress = progressFor(flags, io);
   let r: ModelResult;
   try {
-    r = await compressModel(args[0], args[1], { threadsPerBlock: intFlag(flags, ['--threads-per-block', '-t']), force: flags.has('--force'), onProgress: progress.onProgress });
+    r = await compressModel(args[0], args[1], { threadsPerBlock: intFlag(flags, ['--threads-per-block', '-t']), onProgress: progress.onProgress });
   } finally {
     progress.finish();
   }
@@ -251,7 +247,7 @@ async function cmdDecompress(args: string[], flags: Map<string, string | true>, 
   const progress = progressFor(flags, io);
   let r: ModelResult;
   try {
-    r = await decompressModel(args[0], args[1], { decoder, force: flags.has('--force'), onProgress: progress.onProgress });
+    r = await decompressModel(args[0], args[1], { decoder, onProgress: progress.onProgress });
   } finally {
     progress.finish();
   }
@@ -319,14 +315,12 @@ async function cmdInspect(path: string, flags: Map<string, string | true>, io: I
     progress.finish();
   }
   if (plot) {
-    try {
-      await writeFile(plot, renderInspectSvg(r));
-    } catch (e) {
-      throw new Ecf8Error(ErrorCode.IO_ERROR, `cannot write ${plot}: ${(e as Error).message}`);
-    }
+    const svg = new TextEncoder().encode(renderInspectSvg(r));
+    await withOutputPolicy({ force: flags.has('--force') || flags.has('-f'), inputs: [path] }, () => writeOutput(plot, (sink) => sink.write(svg, 0), { sequential: true }));
   }
-  if (flags.has('--json')) io.stdout(JSON.stringify({ kind: 'safetensors', ...r, plot: plot ?? null }) + '\n');
-  else io.stdout(inspectText(r) + (plot ? `plot                  ${plot}\n` : ''));
+  const report = plot && isStdout(plot) ? io.stderr : io.stdout; // `--plot -`: the SVG alone on stdout
+  if (flags.has('--json')) report(JSON.stringify({ kind: 'safetensors', ...r, plot: plot ?? null }) + '\n');
+  else report(inspectText(r) + (plot ? `plot                  ${plot}\n` : ''));
   return 0;
 }
 

@@ -14,6 +14,12 @@ export const ModelErrorCode = {
   MODEL_CHECKSUM_MISMATCH: 'ECF8_MODEL_CHECKSUM_MISMATCH',
   /** Buffers in the authors' official ECF8 layout are malformed or inconsistent. */
   BAD_OFFICIAL_LAYOUT: 'ECF8_BAD_OFFICIAL_LAYOUT',
+  /** The output path exists and `--force` was not given (nothing is replaced without it). */
+  OUTPUT_EXISTS: 'ECF8_OUTPUT_EXISTS',
+  /** The output path is one of the inputs (same path, same file, or a directory holding or inside an input). */
+  OUTPUT_IS_INPUT: 'ECF8_OUTPUT_IS_INPUT',
+  /** A compressed checkpoint directory lacks a shard its index names, or a shard is not the one the index recorded. */
+  MISSING_SHARD: 'ECF8_MISSING_SHARD',
 } as const;
 
 export type ModelErrorCode = (typeof ModelErrorCode)[keyof typeof ModelErrorCode];
@@ -37,6 +43,19 @@ export function addContext(e: unknown, context: string): unknown {
     const bare = e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
     return new Ecf8Error(e.code, `${context}: ${bare}`);
   }
+  return asEcf8Error(e, context);
+}
+
+/**
+ * Gives a plain JavaScript or Node error a stable code and the file it concerns: an allocation the engine refuses
+ * (`RangeError`, e.g. "Invalid typed array length" for a tensor over 4 GiB) is ECF8_LIMIT_EXCEEDED, a file-system
+ * error (`ENOENT`, `EACCES`, ...) is ECF8_IO_ERROR. Anything else is returned unchanged (an internal error).
+ */
+export function asEcf8Error(e: unknown, context: string): unknown {
+  if (e instanceof Ecf8Error) return e;
+  if (e instanceof RangeError) return new Ecf8Error(ErrorCode.LIMIT_EXCEEDED, `${context}: more memory than this process can address (${e.message})`);
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new Ecf8Error(ErrorCode.IO_ERROR, `${context}: ${(e as Error).message}`);
   return e;
 }
 

@@ -53,7 +53,7 @@ export interface SafetensorsHeader {
   headerSize: number;
   /** The N header bytes exactly as stored. */
   headerBytes: Uint8Array;
-  /** `__metadata__` (null when absent or JSON null). */
+  /** `__metadata__` (null when absent or JSON null), an object without prototype: read it with own-key access only. */
   metadata: Record<string, string> | null;
   /** Tensors in data order (by begin offset). */
   tensors: TensorInfo[];
@@ -116,7 +116,8 @@ export function parseHeaderBytes(headerBytes: Uint8Array, dataLength: number, fi
     if (name === '__metadata__') {
       if (value === null) continue;
       if (!isPlainObject(value)) bad('__metadata__ must be an object of strings');
-      metadata = {};
+      // No prototype: keys such as `__proto__` or `constructor` are ordinary keys here (model-file spec §1 allows any string).
+      metadata = Object.create(null) as Record<string, string>;
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') bad(`__metadata__ value of ${JSON.stringify(k)} is not a string`);
         metadata[k] = v;

@@ -3,7 +3,7 @@
  * sharded checkpoint into ECF8 streams, restore the original files byte for byte, verify, inspect (with SVG plots),
  * and convert to and from the buffer layout of the paper authors' release.
  */
-export { ModelErrorCode, modelFail, addContext } from './errors.js';
+export { ModelErrorCode, modelFail, addContext, asEcf8Error } from './errors.js';
 export {
   MAX_HEADER_SIZE,
   DTYPE_BITS,
@@ -19,7 +19,27 @@ export {
   type SafetensorsHeader,
   type HeaderEntry,
 } from './format.js';
-export { openSafetensors, readSafetensorsHeader, writeFileAtomically, activeTemps, removeActiveTemps, tempPathFor } from './io.js';
+export { openSafetensors, readSafetensorsHeader, readWholeFileSync, readSidecar, MAX_SIDECAR_BYTES } from './io.js';
+export {
+  STDOUT,
+  isStdout,
+  writeOutput,
+  writeFileAtomically,
+  writeDirectoryOutput,
+  withOutputPolicy,
+  installSignalCleanup,
+  sweepStaleTemps,
+  activeTemps,
+  removeActiveTemps,
+  removeActiveTempsSync,
+  tempPathFor,
+  testPause,
+  isOutputRefusal,
+  CLEANUP_SIGNALS,
+  type OutputSink,
+  type OutputOptions,
+  type OutputPolicy,
+} from './output.js';
 export { ProgressTracker, type Progress, type ProgressCallback } from './progress.js';
 export {
   META,

@@ -6,7 +6,7 @@
  */
 import { analyze, DEFAULT_THREADS_PER_BLOCK, entropyBits, inspect as inspectStream } from '@ecf8/core';
 import { join } from 'node:path';
-import { addContext } from './errors.js';
+import { addContext, ModelErrorCode, modelFail } from './errors.js';
 import { FP8_DTYPE } from './format.js';
 import { isDirectory, openSafetensors, readBytes } from './io.js';
 import { isCompressedHeader, readCompressedLayout } from './model.js';
@@ -126,6 +126,10 @@ export async function inspectModel(input: string, options: InspectOptions = {}):
           let info;
           try {
             info = inspectStream(stream);
+            // Model-file spec §4 step 3: the stream's element count must be the tensor's (the metadata cannot claim more).
+            if (info.layout.elementCount !== t.elementCount) {
+              modelFail(ModelErrorCode.BAD_MODEL_METADATA, `stream holds ${info.layout.elementCount} elements but the tensor has ${t.elementCount}`);
+            }
           } catch (e) {
             throw addContext(e, `tensor ${JSON.stringify(t.name)}`);
           }

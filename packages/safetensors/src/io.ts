@@ -1,47 +1,109 @@
 /**
- * File helpers: positioned reads of exact length, chunked copies, and atomic outputs (write to a temp path next to
- * the target, rename at the end). Temp paths in use are tracked so that a CLI can remove them on SIGINT/SIGTERM.
+ * File helpers: inputs opened without blocking (a FIFO or device is refused, never waited on), positioned reads of
+ * exact length, chunked copies, size-capped reads of small JSON files. Outputs are written by `output.ts` (one rule
+ * for every command); its functions are re-exported here for earlier callers.
  */
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes, type Hash } from 'node:crypto';
-import { ioError } from './errors.js';
+import { constants, closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { type Hash } from 'node:crypto';
+import { ErrorCode } from '@ecf8/core';
+import { ioError, modelFail } from './errors.js';
 import { headerSizeOf, parseHeaderBytes, type SafetensorsHeader } from './format.js';
+
+import type { OutputSink } from './output.js';
+
+export { activeTemps, removeActiveTemps, tempPathFor, writeFileAtomically } from './output.js';
+
+/**
+ * Largest JSON side file read (`*.safetensors.index.json`, `config.json`, pattern dictionaries): 64 MiB. The
+ * largest published indexes are a few MB (a compressed index holds the original too, about 2.4 times its size).
+ */
+export const MAX_SIDECAR_BYTES = 64 << 20;
+
+/** Open flags for inputs: O_NONBLOCK makes opening a FIFO return at once (it is then refused as not a regular file). */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** Largest single read or write call (fs calls take 32-bit lengths). */
 const MAX_IO = 1 << 30;
 /** Chunk size for copying tensors that are not compressed. */
 export const COPY_CHUNK = 16 << 20;
 
-/** Temp files and directories currently being written; removed by {@link removeActiveTemps}. */
-export const activeTemps = new Set<string>();
-
-/** Removes every temp path still in {@link activeTemps} (synchronously safe to call from a signal handler). */
-export async function removeActiveTemps(): Promise<void> {
-  for (const p of [...activeTemps]) {
-    await rm(p, { recursive: true, force: true }).catch(() => {});
-    activeTemps.delete(p);
-  }
-}
-
-export function tempPathFor(target: string, kind = 'tmp'): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
-}
-
 export async function openRead(path: string): Promise<{ fh: FileHandle; size: number }> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await open(path, READ_FLAGS);
+  } catch (e) {
+    throw ioError(`cannot read ${path}`, e);
+  }
+  let st;
+  try {
+    st = await fh.stat();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    throw ioError(`cannot read ${path}`, e);
+  }
+  if (!st.isFile()) {
+    await fh.close().catch(() => {});
+    modelFail(ErrorCode.INVALID_ARGUMENT, `${path} is ${kindOf(st)}, not a regular file`);
+  }
+  return { fh, size: st.size };
+}
+
+function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'a special file';
+}
+
+/**
+ * Reads a whole regular file (at most `maxBytes`), synchronously; FIFOs and devices are refused without blocking.
+ * For the CLI's raw-stream commands (`encode`, `decode`, `inspect` of a stream).
+ */
+export function readWholeFileSync(path: string, maxBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
   } catch (e) {
     throw ioError(`cannot read ${path}`, e);
   }
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error('not a regular file');
-    return { fh, size: st.size };
-  } catch (e) {
-    await fh.close();
-    throw ioError(`cannot read ${path}`, e);
+    const st = fstatSync(fd);
+    if (!st.isFile()) modelFail(ErrorCode.INVALID_ARGUMENT, `${path} is ${kindOf(st)}, not a regular file`);
+    if (st.size > maxBytes) modelFail(ErrorCode.LIMIT_EXCEEDED, `${path} is ${st.size} bytes, over the limit of ${maxBytes}`);
+    let buf: Uint8Array;
+    try {
+      buf = new Uint8Array(st.size);
+    } catch (e) {
+      return modelFail(ErrorCode.LIMIT_EXCEEDED, `${path} is ${st.size} bytes, more than this process can hold (${(e as Error).message})`);
+    }
+    let done = 0;
+    while (done < buf.length) {
+      let n;
+      try {
+        n = readSync(fd, buf, done, Math.min(buf.length - done, MAX_IO), done);
+      } catch (e) {
+        throw ioError(`cannot read ${path}`, e);
+      }
+      if (n === 0) throw ioError(`cannot read ${path}`, new Error(`unexpected end of file at byte ${done} (was the file changed while being read?)`));
+      done += n;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a small side file (JSON), refusing one over {@link MAX_SIDECAR_BYTES} before reading it. */
+export async function readSidecar(path: string, maxBytes = MAX_SIDECAR_BYTES): Promise<Uint8Array> {
+  const { fh, size } = await openRead(path);
+  try {
+    if (size > maxBytes) modelFail(ErrorCode.LIMIT_EXCEEDED, `${path} is ${size} bytes; JSON side files are limited to ${maxBytes} bytes`);
+    return await readBytes(fh, 0, size);
+  } finally {
+    await fh.close().catch(() => {});
   }
 }
 
@@ -103,7 +165,7 @@ export async function copyRange(
   src: FileHandle,
   from: number,
   length: number,
-  dst: FileHandle | null,
+  dst: FileHandle | OutputSink | null,
   to: number,
   hash: Hash | null,
   scratch: { buf: Uint8Array },
@@ -116,44 +178,10 @@ export async function copyRange(
     const chunk = scratch.buf.subarray(0, n);
     await readExactly(src, chunk, 0, n, from + done);
     hash?.update(chunk);
-    if (dst) await writeAll(dst, chunk, to + done);
+    if (dst && 'sequential' in dst) await dst.write(chunk, to + done);
+    else if (dst) await writeAll(dst, chunk, to + done);
     done += n;
     onBytes?.(n);
-  }
-}
-
-/**
- * Writes `target` through a temp file: `write(fh)` fills it, then it is synced and renamed onto `target`. On any
- * error (or if the process is interrupted and the CLI cleans up) the temp file is removed and `target` is untouched.
- */
-export async function writeFileAtomically<T>(target: string, write: (fh: FileHandle, tempPath: string) => Promise<T>): Promise<T> {
-  const temp = tempPathFor(target);
-  activeTemps.add(temp);
-  try {
-    let fh: FileHandle;
-    try {
-      fh = await open(temp, 'wx');
-    } catch (e) {
-      throw ioError(`cannot write ${target}`, e);
-    }
-    let result: T;
-    try {
-      result = await write(fh, temp);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(temp, target);
-    } catch (e) {
-      throw ioError(`cannot write ${target}`, e);
-    }
-    return result;
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  } finally {
-    activeTemps.delete(temp);
   }
 }
 

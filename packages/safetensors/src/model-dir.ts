@@ -2,14 +2,18 @@
  * Model directories (sharded checkpoints): every `*.safetensors` file is processed shard by shard, every
  * `*.safetensors.index.json` is rewritten for the stored tensor names (the original index bytes are kept in it, so
  * decompression restores it exactly), and every other file is copied. Subdirectories are processed the same way.
- * The output directory is built next to its final path and renamed into place at the end.
+ * Symbolic links are followed (the output holds the targets' contents, like `cp -rL`), so a Hugging Face cache
+ * snapshot (`tokenizer.json -> ../../blobs/...`) gives a complete directory; a dangling link, a link loop or a
+ * special file (FIFO, socket, device) is an error, never skipped. The output directory is built next to its final
+ * path and put in place by `writeDirectoryOutput` (output.ts).
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ErrorCode } from '@ecf8/core';
 import { addContext, ioError, ModelErrorCode, modelFail } from './errors.js';
-import { activeTemps, isDirectory, tempPathFor } from './io.js';
+import { isDirectory, readSidecar } from './io.js';
+import { writeDirectoryOutput, type OutputPolicy } from './output.js';
 import {
   compressFile,
   decompressFile,
@@ -42,8 +46,8 @@ export interface ModelResult {
   seconds: number;
 }
 
-export interface DirectoryOptions {
-  /** Replace an existing non-empty output directory. */
+export interface DirectoryOptions extends OutputPolicy {
+  /** Replace an existing output (file, or non-empty directory). */
   force?: boolean;
 }
 
@@ -56,27 +60,52 @@ interface Listing {
 
 async function listTree(root: string): Promise<Listing> {
   const out: Listing = { safetensors: [], indexes: [], others: [], dirs: [] };
-  const walk = async (rel: string) => {
+  // Real paths of the directories being walked (this one and its ancestors): a link back to one is a loop.
+  const walk = async (rel: string, ancestors: Set<string>) => {
+    const dir = join(root, rel);
     let entries;
     try {
-      entries = await readdir(join(root, rel), { withFileTypes: true });
+      entries = await readdir(dir, { withFileTypes: true });
     } catch (e) {
-      throw ioError(`cannot read directory ${join(root, rel)}`, e);
+      throw ioError(`cannot read directory ${dir}`, e);
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = rel ? join(rel, e.name) : e.name;
-      if (e.isDirectory()) {
+      const full = join(root, p);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        // Followed: the output gets the target's content.
+        let st;
+        try {
+          st = await stat(full);
+        } catch (err) {
+          throw ioError(`cannot follow the symbolic link ${full}`, err);
+        }
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      }
+      if (isDir) {
+        const real = await realpath(full).catch((err) => {
+          throw ioError(`cannot read directory ${full}`, err);
+        });
+        if (ancestors.has(real)) modelFail(ErrorCode.INVALID_ARGUMENT, `${full} links back to a directory that contains it (a loop)`);
         out.dirs.push(p);
-        await walk(p);
-      } else if (e.isFile()) {
+        await walk(p, new Set([...ancestors, real]));
+      } else if (isFile) {
         if (e.name.endsWith(INDEX_SUFFIX)) out.indexes.push(p);
         else if (e.name.endsWith('.safetensors')) out.safetensors.push(p);
         else out.others.push(p);
+      } else {
+        modelFail(ErrorCode.INVALID_ARGUMENT, `${full} is not a regular file, directory or link to one (a FIFO, socket or device); remove it or move it out of the directory`);
       }
     }
   };
-  await walk('');
+  const rootReal = await realpath(root).catch((e) => {
+    throw ioError(`cannot read directory ${root}`, e);
+  });
+  await walk('', new Set([rootReal]));
   return out;
 }
 
@@ -104,43 +133,6 @@ function aggregate(input: string, output: string | null, files: FileResult[], in
   };
 }
 
-/** Builds a directory at a temp path, then moves it onto `output` (refusing a non-empty `output` unless forced). */
-async function writeDirectoryAtomically<T>(output: string, options: DirectoryOptions, build: (tempDir: string) => Promise<T>): Promise<T> {
-  let existing = false;
-  try {
-    const st = await stat(output);
-    if (!st.isDirectory()) modelFail(ErrorCode.INVALID_ARGUMENT, `${output} exists and is not a directory`);
-    if ((await readdir(output)).length > 0 && !options.force) {
-      modelFail(ErrorCode.INVALID_ARGUMENT, `output directory ${output} is not empty (pass --force to replace it)`);
-    }
-    existing = true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const temp = tempPathFor(output, 'tmpdir');
-  activeTemps.add(temp);
-  try {
-    await mkdir(temp, { recursive: true });
-    const result = await build(temp);
-    if (existing) {
-      const old = tempPathFor(output, 'old');
-      await rename(output, old);
-      activeTemps.add(old);
-      await rename(temp, output);
-      await rm(old, { recursive: true, force: true });
-      activeTemps.delete(old);
-    } else {
-      await rename(temp, output);
-    }
-    return result;
-  } catch (e) {
-    await rm(temp, { recursive: true, force: true });
-    throw e;
-  } finally {
-    activeTemps.delete(temp);
-  }
-}
-
 async function totalsOf(root: string, files: string[]): Promise<{ tensors: number; bytes: number }> {
   let tensors = 0;
   let bytes = 0;
@@ -153,10 +145,19 @@ async function totalsOf(root: string, files: string[]): Promise<{ tensors: numbe
   return { tensors, bytes };
 }
 
+interface IndexEcf8Entry {
+  format: string;
+  version: string;
+  original_index: string;
+  original_sha256: string;
+  /** Shard file name (relative to the index) -> SHA-256 of the original shard, as recorded at compression. */
+  shards?: Record<string, string>;
+}
+
 interface IndexJson {
   metadata?: Record<string, unknown>;
   weight_map: Record<string, string>;
-  ecf8?: { format: string; version: string; original_index: string; original_sha256: string };
+  ecf8?: IndexEcf8Entry;
   [k: string]: unknown;
 }
 
@@ -168,8 +169,11 @@ function parseIndex(bytes: Uint8Array, path: string): IndexJson {
     return modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: index is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
   const j = json as IndexJson;
-  if (typeof j !== 'object' || j === null || typeof j.weight_map !== 'object' || j.weight_map === null || Array.isArray(j.weight_map)) {
+  if (typeof j !== 'object' || j === null || Array.isArray(j) || !Object.hasOwn(j, 'weight_map') || typeof j.weight_map !== 'object' || j.weight_map === null || Array.isArray(j.weight_map)) {
     modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: index has no weight_map object`);
+  }
+  if (Object.hasOwn(j, 'metadata') && j.metadata !== null && (typeof j.metadata !== 'object' || Array.isArray(j.metadata))) {
+    modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: index metadata is not an object`);
   }
   for (const [k, v] of Object.entries(j.weight_map)) {
     if (typeof v !== 'string' || v === '' || v === '.' || v === '..' || /[\\/]/.test(v) || v.includes('\0')) {
@@ -181,13 +185,14 @@ function parseIndex(bytes: Uint8Array, path: string): IndexJson {
 
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-async function readSmall(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw ioError(`cannot read ${path}`, e);
-  }
+/** Reads an index (size-capped, model-file spec §5) and parses it. */
+async function readIndex(path: string): Promise<{ bytes: Uint8Array; index: IndexJson }> {
+  const bytes = await readSidecar(path);
+  return { bytes, index: parseIndex(bytes, path) };
 }
+
+/** `dir/shard` as listed (relative to the model root), for an index at `indexRel`. */
+const shardPath = (indexRel: string, shard: string) => (dirname(indexRel) === '.' ? shard : join(dirname(indexRel), shard));
 
 /** Compresses a file or a model directory. */
 export async function compressModel(input: string, output: string, options: CompressOptions & DirectoryOptions = {}): Promise<ModelResult> {
@@ -200,55 +205,95 @@ export async function compressModel(input: string, output: string, options: Comp
   if (list.safetensors.length === 0) modelFail(ErrorCode.INVALID_ARGUMENT, `${input} holds no .safetensors files`);
   const totals = await totalsOf(input, list.safetensors);
   const tracker = options.tracker ?? new ProgressTracker('compress', totals.tensors, totals.bytes, options.onProgress);
-  return writeDirectoryAtomically(output, options, async (temp) => {
-    for (const d of list.dirs) await mkdir(join(temp, d), { recursive: true });
-    const files: FileResult[] = [];
-    const byShard = new Map<string, FileResult>();
-    for (const f of list.safetensors) {
-      const r = await compressFile(join(input, f), join(temp, f), { ...options, tracker });
-      r.output = join(output, f);
-      files.push(r);
-      byShard.set(f, r);
-    }
-    for (const idx of list.indexes) {
-      const bytes = await readSmall(join(input, idx));
-      const index = parseIndex(bytes, join(input, idx));
-      const dir = dirname(idx) === '.' ? '' : dirname(idx);
-      const weightMap: Record<string, string> = {};
-      let total = 0;
-      const shards = new Set<string>();
-      for (const [name, shard] of Object.entries(index.weight_map)) {
-        const r = byShard.get(dir ? join(dir, shard) : shard);
-        const t = r?.tensors.find((x) => x.name === name);
-        weightMap[t ? t.storedName : name] = shard;
-        if (r) shards.add(dir ? join(dir, shard) : shard);
+  const policy = { force: options.force, inputs: [input, ...(options.inputs ?? [])] };
+  return writeDirectoryOutput(
+    output,
+    async (temp) => {
+      for (const d of list.dirs) await mkdir(join(temp, d), { recursive: true });
+      const files: FileResult[] = [];
+      const byShard = new Map<string, FileResult>();
+      for (const f of list.safetensors) {
+        const r = await compressFile(join(input, f), join(temp, f), { ...options, force: false, tracker });
+        r.output = join(output, f);
+        files.push(r);
+        byShard.set(f, r);
       }
-      for (const s of shards) {
-        const r = byShard.get(s)!;
-        total += r.streamBytes + r.otherBytes;
+      for (const idx of list.indexes) {
+        const { bytes, index } = await readIndex(join(input, idx));
+        // Objects without prototype: tensor names such as `__proto__` are ordinary keys.
+        const weightMap: Record<string, string> = Object.create(null);
+        const shards: Record<string, string> = Object.create(null);
+        for (const [name, shard] of Object.entries(index.weight_map)) {
+          const r = byShard.get(shardPath(idx, shard));
+          const t = r?.tensors.find((x) => x.name === name);
+          weightMap[t ? t.storedName : name] = shard;
+          if (r) shards[shard] = r.sha256;
+        }
+        let total = 0;
+        for (const shard of Object.keys(shards)) {
+          const r = byShard.get(shardPath(idx, shard))!;
+          total += r.streamBytes + r.otherBytes;
+        }
+        const metadata: Record<string, unknown> = { ...(index.metadata ?? {}) };
+        if (Object.hasOwn(metadata, 'total_size')) metadata.total_size = total;
+        const rewritten: IndexJson = { ...index, metadata, weight_map: weightMap };
+        rewritten.ecf8 = { format: INDEX_FORMAT, version: '1', original_index: Buffer.from(bytes).toString('base64'), original_sha256: sha256Hex(bytes), shards };
+        await writeFile(join(temp, idx), JSON.stringify(rewritten, null, 2) + '\n');
       }
-      const metadata = { ...(index.metadata ?? {}) };
-      if ('total_size' in metadata) metadata.total_size = total;
-      const rewritten: IndexJson = { ...index, metadata, weight_map: weightMap };
-      rewritten.ecf8 = { format: INDEX_FORMAT, version: '1', original_index: Buffer.from(bytes).toString('base64'), original_sha256: sha256Hex(bytes) };
-      await writeFile(join(temp, idx), JSON.stringify(rewritten, null, 2) + '\n');
-    }
-    for (const o of list.others) await copyFile(join(input, o), join(temp, o));
-    return aggregate(input, output, files, list.indexes, list.others, t0, true);
-  });
+      for (const o of list.others) await copyFile(join(input, o), join(temp, o));
+      return aggregate(input, output, files, list.indexes, list.others, t0, true);
+    },
+    policy,
+  );
 }
 
 function originalIndexBytes(index: IndexJson, path: string): Uint8Array | null {
-  if (index.ecf8 === undefined) return null;
-  const e = index.ecf8;
+  if (!Object.hasOwn(index, 'ecf8')) return null;
+  const e = index.ecf8 as IndexEcf8Entry;
   if (typeof e !== 'object' || e === null || e.format !== INDEX_FORMAT || e.version !== '1' || typeof e.original_index !== 'string') {
     modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${path}: malformed ecf8 entry`);
+  }
+  if (e.shards !== undefined && (typeof e.shards !== 'object' || e.shards === null || Array.isArray(e.shards) || !Object.values(e.shards).every((v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)))) {
+    modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${path}: malformed ecf8.shards entry`);
   }
   const b = Buffer.from(e.original_index, 'base64');
   if (b.toString('base64') !== e.original_index) modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${path}: ecf8.original_index is not valid base64`);
   const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   if (sha256Hex(bytes) !== e.original_sha256) modelFail(ModelErrorCode.MODEL_CHECKSUM_MISMATCH, `${path}: original index does not match its SHA-256`);
   return bytes;
+}
+
+/**
+ * Checks that a compressed directory holds every shard its indexes name (model-file spec §5): each shard the `weight_map`
+ * names exists and holds the tensor it is named for, and each shard recorded in `ecf8.shards` is a compressed file
+ * of that original (its `ecf8.original_sha256`). A missing, renamed or swapped shard is ECF8_MISSING_SHARD.
+ */
+async function checkShards(input: string, list: Listing): Promise<void> {
+  const present = new Set(list.safetensors);
+  const headers = new Map<string, Awaited<ReturnType<typeof readModelHeader>>>();
+  const headerOf = async (rel: string) => {
+    let h = headers.get(rel);
+    if (!h) headers.set(rel, (h = await readModelHeader(join(input, rel))));
+    return h;
+  };
+  for (const idx of list.indexes) {
+    const path = join(input, idx);
+    const { index } = await readIndex(path);
+    if (!Object.hasOwn(index, 'ecf8')) continue; // not a compressed index: nothing recorded to check against
+    originalIndexBytes(index, path);
+    const where = relative(input, path) || path;
+    for (const [name, shard] of Object.entries(index.weight_map)) {
+      const rel = shardPath(idx, shard);
+      if (!present.has(rel)) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} (holding ${JSON.stringify(name)}) is missing`);
+      if (!(await headerOf(rel)).header.byName.has(name)) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} does not hold ${JSON.stringify(name)} (renamed or replaced shard?)`);
+    }
+    for (const [shard, sha] of Object.entries(index.ecf8!.shards ?? {})) {
+      const rel = shardPath(idx, shard);
+      if (!present.has(rel)) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} is missing`);
+      const { layout } = await headerOf(rel);
+      if (!layout || layout.sha256 !== sha) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} is not the compressed shard recorded in the index (renamed or replaced?)`);
+    }
+  }
 }
 
 /** Restores a compressed file or model directory. */
@@ -259,32 +304,38 @@ export async function decompressModel(input: string, output: string, options: Re
     return aggregate(input, output, [r], [], [], t0, false);
   }
   const list = await listTree(input);
+  await checkShards(input, list);
   const totals = await totalsOf(input, list.safetensors);
   const tracker = options.tracker ?? new ProgressTracker('decompress', totals.tensors, totals.bytes, options.onProgress);
-  return writeDirectoryAtomically(output, options, async (temp) => {
-    for (const d of list.dirs) await mkdir(join(temp, d), { recursive: true });
-    const files: FileResult[] = [];
-    const copied: string[] = [];
-    for (const f of list.safetensors) {
-      const { layout } = await readModelHeader(join(input, f));
-      if (!layout) {
-        // Not compressed (e.g. added by hand): copied as it is.
-        await copyFile(join(input, f), join(temp, f));
-        copied.push(f);
-        continue;
+  const policy = { force: options.force, inputs: [input, ...(options.inputs ?? [])] };
+  return writeDirectoryOutput(
+    output,
+    async (temp) => {
+      for (const d of list.dirs) await mkdir(join(temp, d), { recursive: true });
+      const files: FileResult[] = [];
+      const copied: string[] = [];
+      for (const f of list.safetensors) {
+        const { layout } = await readModelHeader(join(input, f));
+        if (!layout) {
+          // Not compressed (e.g. added by hand): copied as it is.
+          await copyFile(join(input, f), join(temp, f));
+          copied.push(f);
+          continue;
+        }
+        const r = await decompressFile(join(input, f), join(temp, f), { ...options, force: false, tracker });
+        r.output = join(output, f);
+        files.push(r);
       }
-      const r = await decompressFile(join(input, f), join(temp, f), { ...options, tracker });
-      r.output = join(output, f);
-      files.push(r);
-    }
-    for (const idx of list.indexes) {
-      const bytes = await readSmall(join(input, idx));
-      const original = originalIndexBytes(parseIndex(bytes, join(input, idx)), join(input, idx));
-      await writeFile(join(temp, idx), original ?? bytes);
-    }
-    for (const o of list.others) await copyFile(join(input, o), join(temp, o));
-    return aggregate(input, output, files, list.indexes, [...copied, ...list.others], t0, true);
-  });
+      for (const idx of list.indexes) {
+        const { bytes, index } = await readIndex(join(input, idx));
+        const original = originalIndexBytes(index, join(input, idx));
+        await writeFile(join(temp, idx), original ?? bytes);
+      }
+      for (const o of list.others) await copyFile(join(input, o), join(temp, o));
+      return aggregate(input, output, files, list.indexes, [...copied, ...list.others], t0, true);
+    },
+    policy,
+  );
 }
 
 /** Verifies a compressed file or every compressed file (and index) of a directory; writes nothing. */
@@ -298,18 +349,14 @@ export async function verifyModel(input: string, options: RestoreOptions = {}): 
   const compressed: string[] = [];
   for (const f of list.safetensors) if ((await readModelHeader(join(input, f))).layout) compressed.push(f);
   if (compressed.length === 0) modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${input} holds no ECF8-compressed .safetensors files`);
+  try {
+    await checkShards(input, list);
+  } catch (e) {
+    throw addContext(e, input);
+  }
   const totals = await totalsOf(input, compressed);
   const tracker = options.tracker ?? new ProgressTracker('verify', totals.tensors, totals.bytes, options.onProgress);
   const files: FileResult[] = [];
   for (const f of compressed) files.push(await verifyFile(join(input, f), { ...options, tracker }));
-  for (const idx of list.indexes) {
-    const path = join(input, idx);
-    try {
-      originalIndexBytes(parseIndex(await readSmall(path), path), path);
-    } catch (e) {
-      throw addContext(e, relative(input, path) || path);
-    }
-  }
   return aggregate(input, null, files, list.indexes, [], t0, true);
 }
-

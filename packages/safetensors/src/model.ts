@@ -4,14 +4,17 @@
  * `__metadata__`, so decompression restores the original file byte for byte. Files are streamed: one tensor (and
  * its stream) in memory at a time.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
+  analyze,
   DEFAULT_THREADS_PER_BLOCK,
   deriveSizes,
   maxEncodedSize,
   ErrorCode,
   isValidThreadsPerBlock,
+  fail,
   readHeader as readStreamHeader,
 } from '@ecf8/core';
 // The fast pure-TypeScript codec: byte-identical streams and bytes to @ecf8/core's reference codec, 2.5-6x faster.
@@ -28,7 +31,8 @@ import {
   type SafetensorsHeader,
   type TensorInfo,
 } from './format.js';
-import { copyRange, openSafetensors, readExactly, writeAll, writeFileAtomically } from './io.js';
+import { copyRange, openSafetensors, readExactly } from './io.js';
+import { writeOutput, type OutputSink } from './output.js';
 import { ProgressTracker, type ProgressCallback } from './progress.js';
 
 /** `__metadata__` keys of a compressed file (spec/ecf8-safetensors-v1.md §3). */
@@ -51,6 +55,8 @@ export type StreamEncoder = (fp8: Uint8Array, threadsPerBlock: number) => Uint8A
 export type StreamDecoder = (stream: Uint8Array, out: Uint8Array) => number | Promise<number>;
 
 export interface CompressOptions {
+  /** Replace an existing output (default: refuse with ECF8_OUTPUT_EXISTS). */
+  force?: boolean;
   /** T of every stream (spec §4.1); default 512. */
   threadsPerBlock?: number;
   encoder?: StreamEncoder;
@@ -60,6 +66,8 @@ export interface CompressOptions {
 }
 
 export interface RestoreOptions {
+  /** Replace an existing output (default: refuse with ECF8_OUTPUT_EXISTS). */
+  force?: boolean;
   decoder?: StreamDecoder;
   onProgress?: ProgressCallback;
   tracker?: ProgressTracker;
@@ -96,6 +104,17 @@ export interface FileResult {
 }
 
 const toBase64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+
+/**
+ * Largest tensor (and stream) held in memory: the engine's typed-array limit (4 GiB in Node 20-22). A larger one is
+ * ECF8_LIMIT_EXCEEDED (spec §11.1: beyond the implementation's addressable memory), reported before allocating.
+ */
+export const MAX_TENSOR_BYTES: number = bufferConstants.MAX_LENGTH;
+
+/** Fails with ECF8_LIMIT_EXCEEDED when `n` bytes cannot be held in one buffer. */
+export function checkTensorBytes(n: number, what: string): void {
+  if (n > MAX_TENSOR_BYTES) modelFail(ErrorCode.LIMIT_EXCEEDED, `${what} needs ${n} bytes in memory, over this implementation's limit of ${MAX_TENSOR_BYTES} bytes per tensor`);
+}
 
 /** A view of `n` bytes of a buffer reused across tensors (grown when a larger tensor comes), to bound memory. */
 function workspace(w: { buf: Uint8Array }, n: number): Uint8Array {
@@ -168,9 +187,10 @@ export async function compressFile(input: string, output: string, options: Compr
     const copyOrder = others.map((t, i) => ({ t, i })).sort((a, b) => elementAlignment(b.t.dtype) - elementAlignment(a.t.dtype) || a.i - b.i).map((x) => x.t);
     const stored = streamNames(header.byName.keys(), fp8.map((t) => t.name));
 
-    const meta: Record<string, string> = {};
+    // Objects without prototype: a tensor or metadata key such as `__proto__` is an ordinary key (model-file spec §3).
+    const meta: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(header.metadata ?? {})) if (!k.startsWith('ecf8.')) meta[k] = v;
-    const map: Record<string, StreamMapEntry> = {};
+    const map: Record<string, StreamMapEntry> = Object.create(null);
     for (const t of fp8) map[t.name] = { stored: stored.get(t.name)!, dtype: t.dtype, shape: t.shape };
     meta[META.format] = CONTAINER_FORMAT;
     meta[META.version] = CONTAINER_VERSION;
@@ -181,7 +201,11 @@ export async function compressFile(input: string, output: string, options: Compr
 
     // Reserve header room for the largest possible offsets; the real header is padded with spaces to this length.
     let maxData = 0;
-    for (const t of fp8) maxData += maxStreamSize(t.elementCount, T);
+    for (const t of fp8) {
+      checkTensorBytes(t.byteLength, `tensor ${JSON.stringify(t.name)}`);
+      checkTensorBytes(maxEncodedSize(t.elementCount, T), `the stream of tensor ${JSON.stringify(t.name)}`);
+      maxData += maxStreamSize(t.elementCount, T);
+    }
     for (const t of others) maxData += t.byteLength;
     const placeholder: HeaderEntry[] = [
       ...fp8.map((t) => ({ name: stored.get(t.name)!, dtype: 'U8', shape: [maxData], begin: maxData, end: maxData })),
@@ -190,17 +214,63 @@ export async function compressFile(input: string, output: string, options: Compr
     const reserved = serializeHeader(placeholder, meta).length;
     if (reserved > MAX_HEADER_SIZE) modelFail(ErrorCode.LIMIT_EXCEEDED, `compressed header would be ${reserved} bytes, over the safetensors limit`);
     const dataStart = 8 + reserved;
+    /** Header entries for streams of the given lengths (original order), then the copied tensors. */
+    const entriesFor = (streamLength: (t: TensorInfo) => number): HeaderEntry[] => {
+      const entries: HeaderEntry[] = [];
+      let at = 0;
+      for (const t of fp8) {
+        const n = streamLength(t);
+        entries.push({ name: stored.get(t.name)!, dtype: 'U8', shape: [n], begin: at, end: at + n });
+        at += n;
+      }
+      for (const t of copyOrder) {
+        entries.push({ name: t.name, dtype: t.dtype, shape: t.shape, begin: at, end: at + t.byteLength });
+        at += t.byteLength;
+      }
+      return entries;
+    };
+    const writeHeader = async (sink: OutputSink, entries: HeaderEntry[]) => {
+      const headerBytes = serializeHeader(entries, meta, 8, reserved);
+      if (headerBytes.length !== reserved) throw new Error(`internal: header grew past its reservation (${headerBytes.length} > ${reserved})`);
+      await sink.write(lengthPrefix(reserved), 0);
+      await sink.write(headerBytes, 8);
+    };
 
     const tracker = options.tracker ?? new ProgressTracker('compress', header.tensors.length, header.dataLength, options.onProgress);
     tracker.file = input;
     const results = new Map<string, TensorResult>();
-    return await writeFileAtomically(output, async (out) => {
-      const hash = createHash('sha256');
-      hash.update(lengthPrefix(header.headerSize));
-      hash.update(header.headerBytes);
+    const writeCompressed = async (out: OutputSink): Promise<FileResult> => {
       const scratch = { buf: new Uint8Array(0) };
       const tensorBuf = { buf: new Uint8Array(0) };
-      const entries: HeaderEntry[] = [];
+      const hashOriginal = (h: ReturnType<typeof createHash>) => {
+        h.update(lengthPrefix(header.headerSize));
+        h.update(header.headerBytes);
+        return h;
+      };
+      // An output written in order (standard output, a pipe) needs the header first: one more read of the input
+      // hashes it and predicts every stream's size exactly from its histogram (the encoder's code lengths).
+      let predicted: Map<string, number> | null = null;
+      let predictedSha: string | null = null;
+      if (out.sequential) {
+        predicted = new Map();
+        const hash = hashOriginal(createHash('sha256'));
+        for (const t of header.tensors) {
+          if (t.dtype !== FP8_DTYPE) {
+            await copyRange(fh, header.dataOffset + t.begin, t.byteLength, null, 0, hash, scratch);
+            continue;
+          }
+          const fp8Bytes = workspace(tensorBuf, t.byteLength);
+          await readExactly(fh, fp8Bytes, 0, t.byteLength, header.dataOffset + t.begin);
+          hash.update(fp8Bytes);
+          predicted.set(t.name, analyze(fp8Bytes, T).predictedStreamBytes);
+        }
+        predictedSha = hash.digest('hex');
+        meta[META.originalSha256] = predictedSha;
+        const sizes = predicted;
+        await writeHeader(out, entriesFor((t) => sizes.get(t.name)!));
+      }
+      const hash = hashOriginal(createHash('sha256'));
+      const streamLengths = new Map<string, number>();
       let cursor = 0;
       // Pass 1, in the original data order (so the hash covers the original file): encode FP8 tensors.
       for (const t of header.tensors) {
@@ -214,11 +284,13 @@ export async function compressFile(input: string, output: string, options: Compr
         await readExactly(fh, fp8Bytes, 0, t.byteLength, header.dataOffset + t.begin);
         hash.update(fp8Bytes);
         const stream = await encoder(fp8Bytes, T);
-        await writeAll(out, stream, dataStart + cursor);
-        const name = stored.get(t.name)!;
-        entries.push({ name, dtype: 'U8', shape: [stream.length], begin: cursor, end: cursor + stream.length });
+        if (predicted && predicted.get(t.name) !== stream.length) {
+          throw new Error(`internal: stream of ${JSON.stringify(t.name)} is ${stream.length} bytes, predicted ${predicted.get(t.name)}`);
+        }
+        await out.write(stream, dataStart + cursor);
+        streamLengths.set(t.name, stream.length);
         cursor += stream.length;
-        results.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, elements: t.elementCount, bytes: t.byteLength, storedBytes: stream.length, compressed: true, storedName: name });
+        results.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, elements: t.elementCount, bytes: t.byteLength, storedBytes: stream.length, compressed: true, storedName: stored.get(t.name)! });
         tracker.bytesDone += t.byteLength;
         tracker.tensorDone();
       }
@@ -226,17 +298,14 @@ export async function compressFile(input: string, output: string, options: Compr
       for (const t of copyOrder) {
         tracker.tensor = t.name;
         await copyRange(fh, header.dataOffset + t.begin, t.byteLength, out, dataStart + cursor, null, scratch, (n) => tracker.bytes(n));
-        entries.push({ name: t.name, dtype: t.dtype, shape: t.shape, begin: cursor, end: cursor + t.byteLength });
         cursor += t.byteLength;
         results.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, elements: t.elementCount, bytes: t.byteLength, storedBytes: t.byteLength, compressed: false, storedName: t.name });
         tracker.tensorDone();
       }
       const sha256 = hash.digest('hex');
+      if (predictedSha !== null && predictedSha !== sha256) modelFail(ErrorCode.IO_ERROR, `${input} changed while it was being read (its SHA-256 differs between two reads)`);
       meta[META.originalSha256] = sha256;
-      const headerBytes = serializeHeader(entries, meta, 8, reserved);
-      if (headerBytes.length !== reserved) throw new Error(`internal: header grew past its reservation (${headerBytes.length} > ${reserved})`);
-      await writeAll(out, lengthPrefix(reserved), 0);
-      await writeAll(out, headerBytes, 8);
+      if (!out.sequential) await writeHeader(out, entriesFor((t) => streamLengths.get(t.name)!));
       const tensors = header.tensors.map((t) => results.get(t.name)!);
       const fp8Bytes = fp8.reduce((a, t) => a + t.byteLength, 0);
       const streamBytes = tensors.filter((t) => t.compressed).reduce((a, t) => a + t.storedBytes, 0);
@@ -253,7 +322,8 @@ export async function compressFile(input: string, output: string, options: Compr
         sha256,
         seconds: (performance.now() - t0) / 1e3,
       } satisfies FileResult;
-    });
+    };
+    return await writeOutput(output, writeCompressed, { sequential: true, inputs: [input], force: options.force });
   } catch (e) {
     throw addContext(e, input);
   } finally {
@@ -350,7 +420,7 @@ async function restore(
   fh: FileHandle,
   header: SafetensorsHeader,
   layout: CompressedLayout,
-  out: FileHandle | null,
+  out: OutputSink | null,
   decoder: StreamDecoder,
   tracker: ProgressTracker,
 ): Promise<TensorResult[]> {
@@ -360,8 +430,8 @@ async function restore(
   hash.update(prefix);
   hash.update(original.headerBytes);
   if (out) {
-    await writeAll(out, prefix, 0);
-    await writeAll(out, original.headerBytes, 8);
+    await out.write(prefix, 0);
+    await out.write(original.headerBytes, 8);
   }
   let pos = 8 + original.headerSize;
   const scratch = { buf: new Uint8Array(0) };
@@ -372,21 +442,27 @@ async function restore(
     tracker.tensor = t.name;
     const s = layout.streams.get(t.name);
     if (s) {
+      // The stream's bytes are in this file (its size bounds them); the tensor's size is only claimed by metadata,
+      // so nothing is allocated for it until the stream's own header agrees with it (model-file spec §4 step 3).
+      checkTensorBytes(s.byteLength, `stream ${JSON.stringify(s.name)}`);
       const stream = workspace(streamBuf, s.byteLength);
       await readExactly(fh, stream, 0, s.byteLength, header.dataOffset + s.begin);
-      const fp8 = workspace(tensorBuf, t.byteLength);
       try {
         const h = readStreamHeader(stream);
         if (h.elementCount !== BigInt(t.elementCount)) {
           metaFail(`stream holds ${h.elementCount} elements but the tensor has ${t.elementCount}`);
         }
+        if (h.nibblesSize > BigInt(stream.length)) fail(ErrorCode.TRUNCATED, `stream is ${stream.length} bytes, too short for its ${h.nibblesSize}-byte nibble section`);
+        checkTensorBytes(t.byteLength, `tensor ${JSON.stringify(t.name)}`);
+        const fp8 = workspace(tensorBuf, t.byteLength);
         const n = await decoder(stream, fp8);
         if (n !== t.elementCount) metaFail(`decoder returned ${n} elements, expected ${t.elementCount}`);
       } catch (e) {
         throw addContext(e, `tensor ${JSON.stringify(t.name)} (stream ${JSON.stringify(s.name)})`);
       }
+      const fp8 = tensorBuf.buf.subarray(0, t.byteLength);
       hash.update(fp8);
-      if (out) await writeAll(out, fp8, pos);
+      if (out) await out.write(fp8, pos);
       results.push({ name: t.name, dtype: t.dtype, shape: t.shape, elements: t.elementCount, bytes: t.byteLength, storedBytes: s.byteLength, compressed: true, storedName: s.name });
       tracker.bytesDone += t.byteLength;
     } else {
@@ -437,7 +513,8 @@ export async function decompressFile(input: string, output: string, options: Res
     const layout = readCompressedLayout(header);
     const tracker = options.tracker ?? new ProgressTracker('decompress', layout.original.tensors.length, layout.original.dataLength, options.onProgress);
     tracker.file = input;
-    const tensors = await writeFileAtomically(output, (out) => restore(fh, header, layout, out, options.decoder ?? defaultDecoder, tracker));
+    // restore() writes in order from byte 0, so standard output and pipes can take it.
+    const tensors = await writeOutput(output, (out) => restore(fh, header, layout, out, options.decoder ?? defaultDecoder, tracker), { sequential: true, inputs: [input], force: options.force });
     return summary(input, output, size, layout, tensors, t0);
   } catch (e) {
     throw addContext(e, input);

@@ -226,7 +226,7 @@ describe('sharded checkpoints (directories)', () => {
       expect(sha(readFileSync(join(back, f))), f).toBe(sha(readFileSync(join(src, f))));
     }
     // An existing non-empty output directory is refused unless forced.
-    expect(await codeOf(decompressModel(out, back))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(await codeOf(decompressModel(out, back))).toBe(ModelErrorCode.OUTPUT_EXISTS);
     await decompressModel(out, back, { force: true });
     expect(readdirSync(dir).filter((f) => f.includes('.tmpdir') || f.includes('.old'))).toEqual([]);
   });

@@ -1,0 +1,531 @@
+/**
+ * The one output rule of every command that writes (docs/model-files.md, "Outputs"):
+ *
+ * - an existing path is never replaced without `force` (ECF8_OUTPUT_EXISTS); an empty directory counts as absent;
+ * - an output that is an input is refused (ECF8_OUTPUT_IS_INPUT): same real path or same device and inode, a path
+ *   inside an input directory, or a directory holding an input;
+ * - `-` (and `/dev/stdout`) is standard output, written in order with no temporary file; an existing character
+ *   device or FIFO (`/dev/null`, a named pipe) is written through, never replaced; other special files are refused;
+ * - a regular output is written to a temporary path next to the target, `.<name>.ecf8-<pid>-<hex>.<kind>` (a long
+ *   name is shortened and hashed so the temporary name stays under 255 bytes), and renamed onto the target only when
+ *   complete; a run sweeps the temporaries of its target left by a process that no longer exists;
+ * - temporaries are removed on any error and, through {@link installSignalCleanup}, on SIGINT, SIGTERM, SIGHUP and
+ *   SIGQUIT; a cleanup failure never hides the error that caused it;
+ * - a directory replaced with `force` is swapped only after the new tree is complete: the original is renamed to
+ *   `.<name>.ecf8-<pid>-<hex>.old` and the new tree renamed into place in two synchronous calls (no signal handler
+ *   runs between them); the `.old` tree is never treated as a temporary: a re-run renames it back when the target is
+ *   missing (the process was killed between the two renames) and deletes it only when the target is in place.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { Ecf8Error, ErrorCode } from '@ecf8/core';
+import { ioError, ModelErrorCode, modelFail } from './errors.js';
+
+/** The output name that means standard output. */
+export const STDOUT = '-';
+
+const STDOUT_ALIASES = new Set([STDOUT, '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
+/** True when `target` names standard output (`-` or `/dev/stdout`). */
+export function isStdout(target: string): boolean {
+  return STDOUT_ALIASES.has(target);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policy: force and inputs, given per call or for a whole command (the CLI wraps each command in one)
+
+export interface OutputPolicy {
+  /** Replace an existing output (a regular file, a non-empty directory). Default false. */
+  force?: boolean;
+  /** Paths the command reads; the output may not be any of them. */
+  inputs?: readonly string[];
+}
+
+const policyStore = new AsyncLocalStorage<OutputPolicy>();
+
+/** Runs `fn` with `policy` applying to every output written inside it (unless a call passes its own). */
+export function withOutputPolicy<T>(policy: OutputPolicy, fn: () => Promise<T>): Promise<T> {
+  return policyStore.run(policy, fn);
+}
+
+function effectivePolicy(options: OutputPolicy = {}): { force: boolean; inputs: string[] } {
+  const ambient = policyStore.getStore() ?? {};
+  return { force: options.force ?? ambient.force ?? false, inputs: [...(ambient.inputs ?? []), ...(options.inputs ?? [])] };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Temporary names, tracking and the sweep
+
+/** Temporary files and directories being written; removed on errors and signals. */
+export const activeTemps = new Set<string>();
+
+const TEMP_TAG = 'ecf8';
+const TEMP_KIND = /^[a-z]{1,8}$/;
+/** Longest target name kept whole in a temporary name (bytes); longer ones are cut and hashed. */
+const MAX_STEM_BYTES = 150;
+
+function truncateUtf8(s: string, maxBytes: number): string {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length <= maxBytes) return s;
+  let end = maxBytes;
+  while (end > 0 && (b[end] & 0xc0) === 0x80) end--; // do not cut a character in two
+  return b.subarray(0, end).toString('utf8');
+}
+
+/** The part of a temporary name that identifies its target: the name itself, or a prefix and a hash when long. */
+function tempStem(target: string): string {
+  const name = basename(target);
+  if (Buffer.byteLength(name, 'utf8') <= MAX_STEM_BYTES) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  return `${truncateUtf8(name, MAX_STEM_BYTES - 17)}~${hash}`;
+}
+
+/** `.<stem>.ecf8-<pid>-<8 hex>.<kind>` next to `target` (at most 1 + 150 + 6 + 10 + 1 + 8 + 1 + 8 = 185 bytes). */
+export function tempPathFor(target: string, kind = 'tmp'): string {
+  if (!TEMP_KIND.test(kind)) throw new Error(`internal: temporary kind ${JSON.stringify(kind)}`);
+  return join(dirname(target), `.${tempStem(target)}.${TEMP_TAG}-${process.pid}-${randomBytes(4).toString('hex')}.${kind}`);
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporaries of `target` left by processes that no longer exist, and settles an interrupted directory
+ * swap: a `.old` tree goes back to `target` when `target` is missing, and is deleted when `target` is in place.
+ */
+export function sweepStaleTemps(target: string): string[] {
+  const dir = dirname(target);
+  const prefix = `.${tempStem(target)}.${TEMP_TAG}-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const swept: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-[0-9a-f]{8}\.([a-z]{1,8})$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processIsAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      if (m[2] === 'old') {
+        if (pathExistsSync(target)) rmSync(path, { recursive: true, force: true });
+        else renameSync(path, target);
+      } else rmSync(path, { recursive: true, force: true });
+      swept.push(path);
+    } catch {
+      /* left for a later run; the command goes on */
+    }
+  }
+  return swept;
+}
+
+function pathExistsSync(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes every tracked temporary now (synchronous: safe in a signal handler). Never throws. */
+export function removeActiveTempsSync(): void {
+  for (const p of [...activeTemps]) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* nothing more can be done on the way out */
+    }
+    activeTemps.delete(p);
+  }
+}
+
+/** Async form of {@link removeActiveTempsSync} (kept for callers of the earlier API). */
+export async function removeActiveTemps(): Promise<void> {
+  removeActiveTempsSync();
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch {
+    /* a cleanup failure must not hide the error being reported */
+  }
+  activeTemps.delete(path);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signals
+
+/** Signals after which temporaries are removed before the process ends (by the same signal). */
+export const CLEANUP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/**
+ * Installs handlers that remove every temporary and then end the process by re-raising the signal with its default
+ * action (so it ends even while a file-system call is blocked, e.g. opening a FIFO, and the shell sees the signal).
+ * `notify` is told the signal first. Returns a function that removes the handlers.
+ */
+export function installSignalCleanup(notify?: (signal: NodeJS.Signals) => void): () => void {
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  const uninstall = () => {
+    for (const [signal, h] of handlers) process.off(signal, h);
+    handlers.clear();
+  };
+  for (const signal of CLEANUP_SIGNALS) {
+    const h = () => {
+      removeActiveTempsSync();
+      try {
+        notify?.(signal);
+      } catch {
+        /* the process ends regardless */
+      }
+      uninstall();
+      process.kill(process.pid, signal);
+    };
+    handlers.set(signal, h);
+    process.on(signal, h);
+  }
+  return uninstall;
+}
+
+/**
+ * Test hook: when the environment variable ECF8_TEST_PAUSE_AT names `step`, writes the step to the file named by
+ * ECF8_TEST_PAUSE_FILE and waits forever (until a signal), so tests can interrupt at a known point. With
+ * ECF8_TEST_PAUSE_MARK_ONLY set it only writes the marker and goes on (to interrupt the call that follows).
+ */
+export async function testPause(step: string): Promise<void> {
+  if (process.env.ECF8_TEST_PAUSE_AT !== step) return;
+  const marker = process.env.ECF8_TEST_PAUSE_FILE;
+  if (marker) writeFileSync(marker, step);
+  if (process.env.ECF8_TEST_PAUSE_MARK_ONLY) return;
+  await new Promise<never>(() => {
+    setInterval(() => {}, 1 << 30);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checks before writing
+
+type Planned = { kind: 'stdout' } | { kind: 'device' } | { kind: 'regular'; existing: boolean } | { kind: 'directory'; existing: boolean };
+
+/** Real path of `p`, or of its parent joined with its name when `p` does not exist (null when neither exists). */
+async function resolvedPath(p: string): Promise<string | null> {
+  try {
+    return await realpath(p);
+  } catch {
+    try {
+      return join(await realpath(dirname(resolve(p))), basename(p));
+    } catch {
+      return null;
+    }
+  }
+}
+
+const inside = (child: string, parent: string) => child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+
+async function refuseInputs(target: string, inputs: readonly string[]): Promise<void> {
+  if (inputs.length === 0) return;
+  const out = await resolvedPath(target);
+  const outStat = await stat(target).catch(() => null);
+  for (const input of inputs) {
+    if (isStdout(input)) continue;
+    const real = await resolvedPath(input);
+    const inStat = await stat(input).catch(() => null);
+    const same = (out !== null && real !== null && out === real) || (outStat !== null && inStat !== null && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
+    if (same) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output ${target} is the input ${input}`);
+    if (out !== null && real !== null) {
+      if (inside(real, out)) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output ${target} holds the input ${input}; replacing it would delete the input`);
+      // Anything written inside an input directory would change (or replace a file of) the input.
+      if (inStat?.isDirectory() && inside(out, real)) modelFail(ModelErrorCode.OUTPUT_IS_INPUT, `output ${target} is inside the input directory ${input}`);
+    }
+  }
+}
+
+async function planOutput(target: string, policy: { force: boolean; inputs: string[] }, directory: boolean): Promise<Planned> {
+  if (target === '') modelFail(ErrorCode.INVALID_ARGUMENT, 'empty output path');
+  if (isStdout(target)) {
+    if (directory) modelFail(ErrorCode.INVALID_ARGUMENT, 'a directory cannot be written to standard output');
+    return { kind: 'stdout' };
+  }
+  if (!directory && /[\\/]$/.test(target)) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} ends with a path separator; give a file name`);
+  await refuseInputs(target, policy.inputs);
+  sweepStaleTemps(target);
+  let st;
+  try {
+    st = await stat(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot write ${target}`, e);
+    // A dangling symbolic link is still something that would be replaced.
+    const isLink = await lstat(target).then(() => true, () => false);
+    if (isLink && !policy.force) modelFail(ModelErrorCode.OUTPUT_EXISTS, `${target} exists (a dangling symbolic link); pass --force to replace it`);
+    return directory ? { kind: 'directory', existing: isLink } : { kind: 'regular', existing: isLink };
+  }
+  if (st.isCharacterDevice() || st.isFIFO()) {
+    if (directory) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} is a device or pipe, not a directory`);
+    return { kind: 'device' };
+  }
+  if (st.isDirectory()) {
+    if (!directory) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} is a directory; give a file name`);
+    const entries = await readdir(target).catch((e) => {
+      throw ioError(`cannot read directory ${target}`, e);
+    });
+    if (entries.length > 0 && !policy.force) modelFail(ModelErrorCode.OUTPUT_EXISTS, `output directory ${target} exists and is not empty; pass --force to replace it`);
+    return { kind: 'directory', existing: true };
+  }
+  if (st.isFile()) {
+    if (directory) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} exists and is not a directory`);
+    if (!policy.force) modelFail(ModelErrorCode.OUTPUT_EXISTS, `${target} exists; pass --force to replace it`);
+    return { kind: 'regular', existing: true };
+  }
+  return modelFail(ErrorCode.INVALID_ARGUMENT, `${target} is a special file (socket or block device); refusing to write to it`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sinks
+
+/** Where a command writes its bytes. */
+export interface OutputSink {
+  /** The path given (or `-`). */
+  readonly target: string;
+  /** True for standard output, pipes and devices: writes must come in order (`position` = bytes written so far). */
+  readonly sequential: boolean;
+  write(bytes: Uint8Array, position: number): Promise<void>;
+}
+
+/** Largest single write call (fs calls take 32-bit lengths). */
+const MAX_IO = 1 << 30;
+
+async function writeFully(fh: FileHandle, buf: Uint8Array, position: number | null, what: string): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    let r;
+    try {
+      r = await fh.write(buf, done, Math.min(buf.length - done, MAX_IO), position === null ? null : position + done);
+    } catch (e) {
+      throw ioError(`cannot write ${what}`, e);
+    }
+    done += r.bytesWritten;
+  }
+}
+
+function orderedSink(target: string, put: (bytes: Uint8Array) => Promise<void>): OutputSink {
+  let written = 0;
+  return {
+    target,
+    sequential: true,
+    async write(bytes, position) {
+      if (position !== written) throw new Error(`internal: out-of-order write to ${target} (at ${position}, ${written} written)`);
+      await put(bytes);
+      written += bytes.length;
+    },
+  };
+}
+
+function stdoutSink(): OutputSink {
+  const out = process.stdout;
+  let failure: Error | null = null;
+  // Kept for the life of the process: an EPIPE (the reader went away) must be an error code, not a crash.
+  out.on('error', (e) => {
+    failure ??= e;
+  });
+  return orderedSink(STDOUT, (bytes) => {
+    return new Promise<void>((resolveWrite, reject) => {
+      if (failure) return reject(ioError('cannot write to standard output', failure));
+      if (bytes.length === 0) return resolveWrite();
+      // A copy (the caller reuses its buffers); the callback comes once the bytes are handed over (backpressure).
+      out.write(Buffer.from(bytes), (e) => (e ? reject(ioError('cannot write to standard output', e)) : resolveWrite()));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+export interface OutputOptions extends OutputPolicy {
+  /** The writer writes in order from byte 0, so standard output and pipes can take it. Default false. */
+  sequential?: boolean;
+}
+
+/**
+ * Writes `target` by the rule of this module; `write` fills a sink. Regular targets get a temporary file renamed into
+ * place at the end (never over a path that appeared meanwhile, unless forced); standard output and devices are
+ * written directly, in order, which only a `sequential` writer can do.
+ */
+export async function writeOutput<T>(target: string, write: (sink: OutputSink) => Promise<T>, options: OutputOptions = {}): Promise<T> {
+  const policy = effectivePolicy(options);
+  const plan = await planOutput(target, policy, false);
+  if (plan.kind === 'stdout' || plan.kind === 'device') {
+    if (!options.sequential) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} is not a regular file, and this output is written out of order; give a file name`);
+    if (plan.kind === 'stdout') return write(stdoutSink());
+    await testPause('device-open');
+    let fh: FileHandle;
+    try {
+      fh = await open(target, constants.O_WRONLY);
+    } catch (e) {
+      throw ioError(`cannot write ${target}`, e);
+    }
+    try {
+      return await write(orderedSink(target, (bytes) => writeFully(fh, bytes, null, target)));
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+  return writeRegular(target, plan.kind === 'regular' && plan.existing, policy.force, async (fh) =>
+    write({ target, sequential: false, write: (bytes, position) => writeFully(fh, bytes, position, target) }),
+  );
+}
+
+async function writeRegular<T>(target: string, existing: boolean, force: boolean, write: (fh: FileHandle, temp: string) => Promise<T>): Promise<T> {
+  const temp = tempPathFor(target);
+  activeTemps.add(temp);
+  try {
+    let fh: FileHandle;
+    try {
+      fh = await open(temp, 'wx');
+    } catch (e) {
+      throw ioError(`cannot write ${target}`, e);
+    }
+    let result: T;
+    try {
+      result = await write(fh, temp);
+      await fh.sync();
+    } finally {
+      await fh.close().catch(() => {});
+    }
+    await testPause('file-written');
+    await publish(temp, target, existing || force);
+    activeTemps.delete(temp);
+    return result;
+  } catch (e) {
+    await removeQuietly(temp);
+    throw e;
+  }
+}
+
+/** Moves a complete temporary file onto `target`: by rename when replacing is allowed, else by a link that fails if `target` appeared. */
+async function publish(temp: string, target: string, replace: boolean): Promise<void> {
+  if (!replace) {
+    try {
+      await link(temp, target);
+      await unlink(temp).catch(() => {});
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') modelFail(ModelErrorCode.OUTPUT_EXISTS, `${target} appeared while it was being written; pass --force to replace it`);
+      // File systems without hard links: fall back to rename.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'EMLINK') throw ioError(`cannot write ${target}`, e);
+    }
+  }
+  try {
+    await rename(temp, target);
+  } catch (e) {
+    throw ioError(`cannot write ${target}`, e);
+  }
+}
+
+/**
+ * Writes `target` through a temporary file: `write(fh, tempPath)` fills it, then it is synced and moved onto
+ * `target` (the earlier API, kept for callers that write at scattered positions). Devices are opened and written
+ * directly; standard output is refused (the writer is not known to write in order).
+ */
+export async function writeFileAtomically<T>(target: string, write: (fh: FileHandle, tempPath: string) => Promise<T>, options: OutputPolicy = {}): Promise<T> {
+  const policy = effectivePolicy(options);
+  const plan = await planOutput(target, policy, false);
+  if (plan.kind === 'stdout') modelFail(ErrorCode.INVALID_ARGUMENT, `this command writes its output out of order and cannot write to standard output; give a file name`);
+  if (plan.kind === 'device') {
+    let fh: FileHandle;
+    try {
+      fh = await open(target, constants.O_WRONLY);
+    } catch (e) {
+      throw ioError(`cannot write ${target}`, e);
+    }
+    try {
+      return await write(fh, target);
+    } catch (e) {
+      if ((e as Error).message.includes('ESPIPE')) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} is a pipe, and this command writes its output out of order; give a file name`);
+      throw e;
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+  return writeRegular(target, plan.kind === 'regular' && plan.existing, policy.force, write);
+}
+
+/**
+ * Builds a directory at a temporary path with `build(tempDir)`, then puts it at `output`. An existing non-empty
+ * `output` needs `force`; it is swapped out only once the new tree is complete (see the module comment).
+ */
+export async function writeDirectoryOutput<T>(output: string, build: (tempDir: string) => Promise<T>, options: OutputPolicy = {}): Promise<T> {
+  const policy = effectivePolicy(options);
+  const plan = await planOutput(output, policy, true);
+  const existing = plan.kind === 'directory' && plan.existing;
+  const temp = tempPathFor(output, 'tmpdir');
+  activeTemps.add(temp);
+  try {
+    try {
+      await mkdir(temp);
+    } catch (e) {
+      throw ioError(`cannot create ${output}`, e);
+    }
+    const result = await build(temp);
+    await testPause('dir-built');
+    if (existing) {
+      const old = tempPathFor(output, 'old');
+      // Two synchronous renames: no signal handler can run between them, so a catchable signal finds either the
+      // original or the new tree at `output`. (SIGKILL there leaves the original as `.old`, which a re-run restores.)
+      try {
+        renameSync(output, old);
+      } catch (e) {
+        throw ioError(`cannot replace ${output}`, e);
+      }
+      try {
+        renameSync(temp, output);
+      } catch (e) {
+        try {
+          renameSync(old, output);
+        } catch (restoreError) {
+          // Never hide where the original is: the message names it (and a re-run puts it back).
+          throw ioError(`cannot replace ${output} (${(e as Error).message}), and the original could not be put back; it is intact at ${old}`, restoreError);
+        }
+        throw ioError(`cannot replace ${output}`, e);
+      }
+      activeTemps.delete(temp);
+      await testPause('dir-swapped');
+      // The original, now replaced at the user's request (--force). Not a temporary: a signal here leaves it for
+      // the next run's sweep, which deletes it because `output` is in place.
+      await rm(old, { recursive: true, force: true }).catch(() => {});
+    } else {
+      try {
+        await rename(temp, output);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (e as NodeJS.ErrnoException).code === 'EEXIST') {
+          modelFail(ModelErrorCode.OUTPUT_EXISTS, `output directory ${output} appeared while it was being written; pass --force to replace it`);
+        }
+        throw ioError(`cannot create ${output}`, e);
+      }
+      activeTemps.delete(temp);
+    }
+    return result;
+  } catch (e) {
+    await removeQuietly(temp);
+    throw e;
+  }
+}
+
+/** True for an Ecf8Error with one of the output codes (tests and callers that want to tell them apart). */
+export function isOutputRefusal(e: unknown): boolean {
+  return e instanceof Ecf8Error && (e.code === (ModelErrorCode.OUTPUT_EXISTS as string) || e.code === (ModelErrorCode.OUTPUT_IS_INPUT as string));
+}
