@@ -182,6 +182,17 @@ describe('#13 points 5 and 9: standard output, pipes and FIFOs', () => {
     expect(temps(dir)).toEqual([]);
   });
 
+  it('point 5: a reader that goes away (EPIPE) is ECF8_IO_ERROR on one line, not a crash', async () => {
+    const child = spawn(process.execPath, [...NODE_ARGS, 'decompress', await compressedSample(), '-'], { cwd: dir, env: { ...process.env, ...CHILD_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    // The restored file (1.2 MB) is far larger than a pipe's buffer: close our end after the first bytes.
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^ecf8: ECF8_IO_ERROR: .*standard output.*EPIPE\n$/);
+  });
+
   it('point 5: an existing FIFO output is written through, never replaced by a regular file', async () => {
     const fifo = fresh('out.fifo');
     spawnSync('mkfifo', [fifo]);
@@ -219,6 +230,14 @@ describe('#13 points 5 and 9: standard output, pipes and FIFOs', () => {
 });
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+let compressed: string | null = null;
+async function compressedSample(): Promise<string> {
+  if (!compressed) {
+    compressed = fresh('sample.ecf8.safetensors');
+    expect(runCli(['compress', MODEL, compressed]).status).toBe(0);
+  }
+  return compressed;
+}
 let encoded: string | null = null;
 async function encodedSample(): Promise<string> {
   if (!encoded) {
