@@ -240,8 +240,8 @@ export async function importOfficial(input: string, output: string, options: Imp
     else {
       temp = tempPathFor(output, 'plain');
       activeTemps.add(temp);
-      await writeFileAtomically(temp, writePlain);
       try {
+        await writeFileAtomically(temp, writePlain);
         compressed = await compressFile(temp, output, { ...options, onProgress: options.onProgress });
       } catch (e) {
         throw hideTemp(e, temp, output);

@@ -151,14 +151,14 @@ describe('import-official with hostile pattern dicts', () => {
   it('completes with the pattern (a+)+ against a 40-character module name', async () => {
     const dir = join(root, 'catastrophic');
     release(dir, 2, JSON.stringify({ fp8: { '(a+)+': [''], 'blk\\.\\d+': [''] }, bf16: {} }));
-    const r = await importOfficial(dir, join(dir, 'out.safetensors'), { plain: true });
+    const r = await importOfficial(join(dir, 'model.safetensors'), join(dir, 'out.safetensors'), { plain: true });
     expect(r.tensors.map((t) => t.name).sort()).toEqual([`${hostileName}.weight`, 'blk.1.weight']);
   });
 
   it('a pattern outside the subset is a clear error, not a hang', async () => {
     const dir = join(root, 'unsupported');
     release(dir, 1, JSON.stringify({ fp8: { '(a)\\1+': [''] }, bf16: {} }));
-    await expect(importOfficial(dir, join(dir, 'out.safetensors'), { plain: true })).rejects.toThrow(/ECF8_BAD_OFFICIAL_LAYOUT: .*pattern_dict\.json.*escape "\\1"/);
+    await expect(importOfficial(join(dir, 'model.safetensors'), join(dir, 'out.safetensors'), { plain: true })).rejects.toThrow(/ECF8_BAD_OFFICIAL_LAYOUT: .*pattern_dict\.json.*escape "\\1"/);
     expect(existsSync(join(dir, 'out.safetensors'))).toBe(false);
   });
 
@@ -166,7 +166,7 @@ describe('import-official with hostile pattern dicts', () => {
     const dir = join(root, 'sigint');
     release(dir, 300, JSON.stringify({ fp8: { '(a+)+': [''] }, bf16: {} }));
     const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'packages/cli/src/cli.ts'), 'import-official', dir, join(dir, 'out.safetensors'), '--progress'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'packages/cli/src/cli.ts'), 'import-official', join(dir, 'model.safetensors'), join(dir, 'out.safetensors'), '--progress'], {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
