@@ -85,9 +85,9 @@ function findModules(release: Release): Module[] {
   for (const t of release.tensors.values()) {
     if (claimed.has(t.name)) continue;
     const dot = t.name.lastIndexOf('.');
-    const suffix = t.name.slice(dot + 1);
-    if (dot > 0 && (OFFICIAL_BUFFER_NAMES as readonly string[]).includes(suffix)) {
-      bad(`${t.name} (in ${t.file}) is a buffer of module ${t.name.slice(0, dot)}, which has no ${t.name.slice(0, dot)}.encoded (is the release sharded? import its directory or index)`);
+    if ((OFFICIAL_BUFFER_NAMES as readonly string[]).includes(t.name.slice(dot + 1))) {
+      const owner = dot < 0 ? `a module (a cache file's block ${t.file}?)` : `module ${t.name.slice(0, dot)}`;
+      bad(`${t.name} (in ${t.file}) is a buffer of ${owner} that has no encoded buffer (is the release sharded? import its directory or index)`);
     }
   }
   return modules;

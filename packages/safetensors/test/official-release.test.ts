@@ -114,6 +114,15 @@ describe('sharded releases (save_pretrained with model.safetensors.index.json)',
     expect(e.code).toBe(ModelErrorCode.BAD_OFFICIAL_LAYOUT);
     expect(e.message).toMatch(/model\.layers\.\d\.(luts|encoded|gaps|output_positions|packed_other_4bits|split_positions)/);
     expect(existsSync(join(d, 'out.safetensors'))).toBe(false);
+    // A module with no encoded buffer at all (its other buffers alone, or a cache file without it) likewise.
+    const { built, splits } = encodeBlock(llmBlocks(1)[0], 16);
+    for (const prefix of ['model.layers.0', '']) {
+      const buffers = moduleTensors(prefix, built, splits).filter((t) => !t.name.endsWith('encoded'));
+      save(join(d, 'partial.safetensors'), write(buffers, { dfloat_config: '{"threads_per_block": 16}' }));
+      const p = await codeOf(importOfficial(join(d, 'partial.safetensors'), join(d, 'out.safetensors'), { plain: true }));
+      expect(p.code, prefix).toBe(ModelErrorCode.BAD_OFFICIAL_LAYOUT);
+      expect(p.message).toMatch(/has no encoded buffer/);
+    }
   });
 
   it('rejects an index that disagrees with its shards, or names a path outside its directory', async () => {
