@@ -207,7 +207,7 @@ describe('DiffSynth releases and cache files', () => {
 describe('export-official side files and names', () => {
   function ourModel(names: string[]): { path: string; tensors: Tensor[] } {
     const d = freshDir();
-    const tensors = names.map((name, i) => ({ name, dtype: 'F8_E4M3', shape: [16, 32], data: SAMPLE.slice(i * 600, i * 600 + 512) }));
+    const tensors: Tensor[] = names.map((name, i) => ({ name, dtype: 'F8_E4M3', shape: [16, 32], data: SAMPLE.slice(i * 600, i * 600 + 512) }));
     tensors.push(tensor('norm', 'BF16', [8], 3));
     const path = join(d, 'ours.safetensors');
     save(path, buildSafetensors(tensors, { format: 'pt', constructor: 'kept', toString: 'kept too' }));
