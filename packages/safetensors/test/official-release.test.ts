@@ -312,6 +312,12 @@ describe('bad side data gives one clear line with a stable code', () => {
     expect(e.message).toContain(join(path, '..', 'pattern_dict.json'));
     expect(e.message).toMatch(/not valid JSON/);
     rmSync(join(path, '..', 'pattern_dict.json'));
+    for (const dict of ['{"fp8": ', 'null', '{"fp8": {"blk": "x"}}']) {
+      const p = singleFile({ pattern_dict: dict });
+      e = await codeOf(importOfficial(p, join(p, '..', 'o.safetensors')));
+      expect(e.code, dict).toBe(ModelErrorCode.BAD_OFFICIAL_LAYOUT);
+      expect(e.message, dict).toContain(`${p}: metadata pattern_dict`);
+    }
     for (const shapes of ['{"blk.weight": [8, 8]', 'null', '[]', '"x"', '{"blk.weight": null}']) {
       const p = singleFile({ 'ecf8.shapes': shapes });
       e = await codeOf(importOfficial(p, join(p, '..', 'o.safetensors')));
