@@ -1,5 +1,5 @@
 /**
- * Interop with the buffer layout of the paper authors' release (spec Appendix A.8). Per compressed module (a
+ * The buffers of the paper authors' official layout (spec Appendix A.8) and their decoders. Per compressed module (a
  * transformer block, or one linear layer) it stores:
  *   luts               U8 [n_luts, 256]  root table, 8-bit-prefix subtables (pointer 256 - row), code-length row last
  *   encoded            U8 [n_bytes]      exponent codes, MSB-first, windows of 8 bytes per thread
@@ -8,9 +8,10 @@
  *   gaps               U8                4-bit bit offset of each thread's first code, even thread in the high nibble
  *   split_positions    I64 [parts - 1]   element offsets where the concatenated layers of the block are split
  * with threads_per_block (512) and bytes_per_thread (8) in a config. Their Huffman codes need not be canonical and
- * carry an end-of-data symbol whose bits may fill the last byte. Importing decodes those buffers sequentially with
- * their own tables (and checks gaps and positions); exporting slices our streams (whose tables are already in this
- * format) without re-encoding, then checks the buffers with an emulation of the authors' thread-parallel decoder.
+ * carry an end-of-data symbol whose bits may fill the last byte. {@link decodeOfficial} decodes the buffers
+ * sequentially with their own tables (checking gaps and positions); {@link officialBuffersFromStream} slices one of our
+ * streams (whose tables are already in this format) and {@link emulateOfficialKernel} checks buffers the way the
+ * authors' thread-parallel decoder reads them.
  */
 import {
   buildDecodeTables,

@@ -56,7 +56,7 @@ export interface Release {
   /** `__metadata__` of the files merged (first value wins); a null-prototype record. */
   metadata: Record<string, string>;
   warnings: string[];
-  /** An open handle of a weight file (opened once, closed by {@link closeRelease}). */
+  /** An open handle of a weight file (opened once, closed by `close`). */
   handle(file: string): Promise<FileHandle>;
   close(): Promise<void>;
 }
