@@ -39,8 +39,12 @@ export const MODEL_USAGE = `model files (safetensors; a directory = a sharded ch
   inspect FILE.safetensors [--plot OUT.svg] [--json]
                                                     per-tensor entropy, Huffman length, size vs Shannon bound
   import-official IN OUT [--pattern-dict F] [--shapes F] [--official-threads-per-block T] [--plain]
-                                                    authors' ECF8 layout (luts/encoded/gaps/...) -> our file
-  export-official IN OUT [-t T] [--no-check]        our streams -> authors' buffers (no re-encoding)
+                                                    authors' ECF8 layout (luts/encoded/gaps/...) -> our file;
+                                                    IN: a file, a sharded release (directory or index), a
+                                                    DiffSynth directory, or their cache/<block>.safetensors
+  export-official IN OUT [-t T] [--no-check] [--diffsynth] [--force]
+                                                    our streams -> authors' buffers (no re-encoding), with
+                                                    config.json (or dfloat_config.json) and pattern_dict.json
   progress bars go to stderr on a terminal (--progress forces, --no-progress or --quiet hides them)`;
 
 /** Commands by name; `main` dispatches any command not built in to this table. */
@@ -325,7 +329,7 @@ async function cmdInspect(path: string, flags: Map<string, string | true>, io: I
 }
 
 async function cmdImport(args: string[], flags: Map<string, string | true>, io: Io): Promise<number> {
-  need(args, 2, 'IN.safetensors OUT.safetensors');
+  need(args, 2, 'IN (file, directory or index) OUT.safetensors');
   const progress = progressFor(flags, io);
   let r;
   try {
@@ -345,7 +349,7 @@ async function cmdImport(args: string[], flags: Map<string, string | true>, io: 
   if (flags.has('--json')) io.stdout(JSON.stringify({ operation: 'import-official', ...r }) + '\n');
   else {
     io.stdout(
-      `${r.input} -> ${r.output}: ${r.modules} official modules -> ${r.tensors.length} F8_E4M3 tensors (bit-exact), ${r.copied} tensors copied` +
+      `${r.input} -> ${r.output}: ${r.modules} official modules${r.files.length > 1 ? ` from ${r.files.length} files` : ''} (threads_per_block ${r.threadsPerBlock}) -> ${r.tensors.length} F8_E4M3 tensors (bit-exact), ${r.copied} tensors copied` +
         (r.compressed ? `, written ECF8-compressed (${fmtBytes(r.compressed.compressedBytes)})` : ', written as plain FP8 safetensors') +
         '\n',
     );
@@ -358,7 +362,13 @@ async function cmdExport(args: string[], flags: Map<string, string | true>, io: 
   const progress = progressFor(flags, io);
   let r;
   try {
-    r = await exportOfficial(args[0], args[1], { threadsPerBlock: intFlag(flags, ['--threads-per-block', '-t']), check: !flags.has('--no-check'), onProgress: progress.onProgress });
+    r = await exportOfficial(args[0], args[1], {
+      threadsPerBlock: intFlag(flags, ['--threads-per-block', '-t']),
+      check: !flags.has('--no-check'),
+      diffsynth: flags.has('--diffsynth'),
+      force: flags.has('--force'),
+      onProgress: progress.onProgress,
+    });
   } finally {
     progress.finish();
   }
@@ -366,7 +376,7 @@ async function cmdExport(args: string[], flags: Map<string, string | true>, io: 
   else {
     io.stdout(
       `${r.input} -> ${r.output}: ${r.modules.length} tensors as official-layout modules (threads_per_block ${r.threadsPerBlock}, bytes_per_thread 8), ` +
-        `${r.copied} tensors copied${flags.has('--no-check') ? '' : '; every module checked with the emulated official decoder'}\n`,
+        `${r.copied} tensors copied${flags.has('--no-check') ? '' : '; every module checked with the emulated official decoder'}; wrote ${r.sideFiles.join(', ')}\n`,
     );
   }
   return 0;

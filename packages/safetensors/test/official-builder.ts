@@ -4,7 +4,10 @@
  * canonical) with an end-of-data symbol; tables with a root row, one row per distinct 8-bit prefix of long codes
  * (pointer = 256 - row), entries filled forward from each code's first key, and a code-length row last; gaps and
  * output positions recorded when a code starts in a new window or block; the end symbol's bits pad the last byte.
+ * Also lays such buffers out as the authors' releases do: sharded with an index, DiffSynth per-block files, cache files.
  */
+import { join } from 'node:path';
+
 export interface BuiltCode {
   /** code[x] = { len, code } for used exponents; eof likewise. */
   codes: Map<number, { len: number; code: number }>;
@@ -142,4 +145,106 @@ export function i64Bytes(values: number[]): Uint8Array {
   const dv = new DataView(out.buffer);
   values.forEach((v, i) => dv.setBigInt64(8 * i, BigInt(v), true));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Releases as the authors publish them (built from the encoder above, written with our safetensors writer).
+
+export interface Tensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+export interface BlockSpec {
+  /** Module name, e.g. `model.layers.0`. */
+  name: string;
+  /** Layers concatenated in the block (relative names; '' when the block is the layer itself). */
+  layers: { name: string; shape: number[]; data: Uint8Array }[];
+}
+
+/** The tensor a layer of a block restores to: `<block>.<layer>.weight`. */
+export const layerTensorName = (block: string, layer: string) => (layer === '' ? `${block}.weight` : `${block}.${layer}.weight`);
+
+/** Encodes a block's layers, concatenated, the way the authors' encoder does (split positions between layers). */
+export function encodeBlock(block: BlockSpec, T: number): { built: Built; flat: Uint8Array; splits: number[] } {
+  const flat = new Uint8Array(block.layers.reduce((a, l) => a + l.data.length, 0));
+  const splits: number[] = [];
+  let at = 0;
+  for (const l of block.layers) {
+    flat.set(l.data, at);
+    at += l.data.length;
+    splits.push(at);
+  }
+  splits.pop();
+  return { built: buildOfficial(flat, T, splits), flat, splits };
+}
+
+/** The module's buffers as tensors named `<prefix>.<buffer>` (prefix '' gives the cache files' bare names). */
+export function moduleTensors(prefix: string, built: Built, splits: number[]): Tensor[] {
+  const n = (k: string) => (prefix === '' ? k : `${prefix}.${k}`);
+  return [
+    { name: n('luts'), dtype: 'U8', shape: [built.luts.length / 256, 256], data: built.luts },
+    { name: n('encoded'), dtype: 'U8', shape: [built.encoded.length], data: built.encoded },
+    { name: n('packed_other_4bits'), dtype: 'U8', shape: [built.packedOther4bits.length], data: built.packedOther4bits },
+    { name: n('output_positions'), dtype: 'U8', shape: [built.outputPositions.length], data: built.outputPositions },
+    { name: n('gaps'), dtype: 'U8', shape: [built.gaps.length], data: built.gaps },
+    { name: n('split_positions'), dtype: 'I64', shape: [splits.length], data: i64Bytes(splits) },
+  ];
+}
+
+/** `{"fp8": {pattern: [layers]}, "bf16": {}}` as their compress script writes it. */
+export function patternDictFor(rules: Record<string, string[]>): string {
+  return JSON.stringify({ fp8: rules, bf16: {} }, null, 4);
+}
+
+type Writer = (tensors: Tensor[], metadata: Record<string, string> | null) => Uint8Array;
+
+/**
+ * A `save_pretrained`-style sharded release: tensors spread over shards by `shardOf(tensor name)` (so one module's
+ * buffers can sit in two shards), `model.safetensors.index.json`, `config.json` with `dfloat_config`.
+ */
+export function writeShardedRelease(
+  dir: string,
+  write: Writer,
+  save: (path: string, bytes: Uint8Array | string) => void,
+  blocks: BlockSpec[],
+  others: Tensor[],
+  T: number,
+  shards: number,
+  shardOf: (name: string, index: number) => number,
+): void {
+  const all: Tensor[] = [...others];
+  for (const b of blocks) {
+    const { built, splits } = encodeBlock(b, T);
+    all.push(...moduleTensors(b.name, built, splits));
+  }
+  const files: Tensor[][] = Array.from({ length: shards }, () => []);
+  all.forEach((t, i) => files[shardOf(t.name, i)].push(t));
+  const shardName = (k: number) => `model-${String(k + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+  const weightMap: Record<string, string> = {};
+  files.forEach((ts, k) => {
+    save(join(dir, shardName(k)), write(ts, { format: 'pt' }));
+    for (const t of ts) Object.defineProperty(weightMap, t.name, { value: shardName(k), enumerable: true });
+  });
+  save(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: all.reduce((a, t) => a + t.data.length, 0) }, weight_map: weightMap }, null, 2));
+  save(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', dfloat_config: { version: '0.2.0', threads_per_block: T, bytes_per_thread: 8 } }, null, 2));
+}
+
+/** The DiffSynth layout: one `<block>.safetensors` per block (its buffers and the block's other tensors), dfloat_config.json. */
+export function writeDiffSynthRelease(dir: string, write: Writer, save: (path: string, bytes: Uint8Array | string) => void, blocks: BlockSpec[], othersOf: (block: string) => Tensor[], T: number): void {
+  for (const b of blocks) {
+    const { built, splits } = encodeBlock(b, T);
+    save(join(dir, `${b.name}.safetensors`), write([...othersOf(b.name), ...moduleTensors(b.name, built, splits)], null));
+  }
+  save(join(dir, 'dfloat_config.json'), JSON.stringify({ version: '0.2.0', threads_per_block: T, bytes_per_thread: 8 }, null, 4));
+}
+
+/** Their cache files: `cache/<block>.safetensors` with bare buffer names and `flat_weights`. */
+export function writeCacheFiles(cacheDir: string, write: Writer, save: (path: string, bytes: Uint8Array | string) => void, blocks: BlockSpec[], T: number): void {
+  for (const b of blocks) {
+    const { built, splits, flat } = encodeBlock(b, T);
+    save(join(cacheDir, `${b.name}.safetensors`), write([{ name: 'flat_weights', dtype: 'F8_E4M3', shape: [flat.length], data: flat }, ...moduleTensors('', built, splits)], null));
+  }
 }
