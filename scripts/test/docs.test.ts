@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { brokenLinks, documentedFiles, extractSnippets, linkedFiles, RUNNABLE, type Snippet } from '../docs/snippets.js';
 
@@ -77,6 +77,18 @@ describe('documentation snippets run as written', () => {
       }
     });
   }
+});
+
+describe("the README's set-up commands", () => {
+  it('are what CI runs, line for line (.ci/run), followed by the bin check and the packaging test', () => {
+    const setup = extractSnippets(ROOT, 'README.md').filter((s) => s.skip?.includes('.ci/run'));
+    expect(setup.map((s) => s.code.trim())).toEqual(['npm install && npm run demo', 'npm install && npm test']);
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim());
+    const at = setup.map((s) => ci.indexOf(s.code.trim()));
+    expect(at.every((i) => i >= 0) && at[0] < at[1]).toBe(true);
+    expect(ci.indexOf('npx --no-install ecf8 --help')).toBeGreaterThan(at[1]);
+    expect(ci).toContain('npm run test:packaging');
+  });
 });
 
 describe('links between the markdown files', () => {
