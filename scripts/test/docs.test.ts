@@ -71,8 +71,12 @@ describe('documentation snippets run as written', () => {
         // `npm test` builds first; vitest alone without a build skips these with the reason in their names.
         it.skipIf(!built && !process.env.CI)(`${name}${built ? '' : ' (skipped: packages not built; run npm run build)'}`, () => {
           if (!cwd) cwd = scratchFor(file);
+          const manifests = () => ['package.json', 'package-lock.json'].map((f) => readFileSync(join(ROOT, f), 'utf8'));
+          const before = manifests();
           const r = runSnippet(s, cwd);
           expect(r.status, `${name} failed:\n${s.code}\n--- output ---\n${r.output}`).toBe(0);
+          // npm walks up from the scratch directory to the repository: a snippet must not change its manifests.
+          expect(manifests(), `${name} changed the repository's package.json or package-lock.json`).toEqual(before);
         }, SNIPPET_TIMEOUT_MS + 10_000);
       }
     });
