@@ -43,6 +43,7 @@ commands:
 options:
   --json        machine-readable output     --quiet   print nothing on success
   -h, --help    this text                   --version print the version
+  ecf8 <command> --help (or ecf8 help <command>): that command's options and an example
 ${MODEL_USAGE}`;
 
 /** Default input of `ecf8 demo`: FP8 weights bundled with the package. */

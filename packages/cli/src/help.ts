@@ -8,8 +8,7 @@ const COMMON = `common options:
   --quiet       print nothing on success (errors still go to stderr)
   -h, --help    this text`;
 
-const PROGRESS = `  --progress / --no-progress
-                force / hide the progress bar (default: shown on a terminal's stderr)`;
+const PROGRESS = `  --progress, --no-progress   force / hide the progress bar (default: shown when stderr is a terminal)`;
 
 export const COMMAND_HELP: Record<string, string> = {
   encode: `usage: ecf8 encode IN.fp8 OUT.ecf8 [options]
@@ -20,6 +19,7 @@ always give the same bytes.
 options:
   -t, --threads-per-block T   threads per GPU block of the stream (a power of two, 32..1024; default 512)
   --force                     replace OUT if it exists
+
 ${COMMON}
 
 example:
@@ -35,6 +35,7 @@ options:
   --max-output-bytes N        refuse streams that would decode to more than N bytes (ECF8_LIMIT_EXCEEDED)
   --no-verify                 skip the CRC-32C checks (structure is still checked)
   --force                     replace OUT if it exists
+
 ${COMMON}
 
 example:
@@ -50,6 +51,7 @@ options:
   --plot OUT.svg              (safetensors) also draw exponent histograms and sizes as an SVG
   -t, --threads-per-block T   (safetensors) T used to predict the sizes of uncompressed tensors
 ${PROGRESS}
+
 ${COMMON}
 
 example:
@@ -86,6 +88,7 @@ options:
   -t, --threads-per-block T   threads per GPU block of the streams (default 512)
   --force                     replace OUT if it exists
 ${PROGRESS}
+
 ${COMMON}
 
 example:
@@ -100,6 +103,7 @@ options:
   --backend NAME              decoder for the streams (see \`ecf8 backends\`)
   --force                     replace OUT if it exists
 ${PROGRESS}
+
 ${COMMON}
 
 example:
@@ -114,6 +118,7 @@ stream, its structure and checksums. Exit status 1 with one line \`ecf8: <CODE>:
 options:
   --backend NAME              decoder for the streams (see \`ecf8 backends\`)
 ${PROGRESS}
+
 ${COMMON}
 
 example:
@@ -135,6 +140,7 @@ options:
   --plain                     write plain FP8 tensors instead of ECF8 streams
   --force                     replace OUT if it exists
 ${PROGRESS}
+
 ${COMMON}
 
 example:
@@ -150,6 +156,7 @@ options:
   --no-check                  skip the emulated official decode of every module
   --force                     replace OUT if it exists
 ${PROGRESS}
+
 ${COMMON}
 
 example:
