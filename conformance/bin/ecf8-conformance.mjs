@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx (a dependency of this package), so no build step is needed.
-import { register } from 'tsx/esm/api';
-register();
-const { conformanceMain } = await import('../src/cli.ts');
-process.exitCode = await conformanceMain(process.argv.slice(2));
+// The `ecf8-conformance` command: runs the built runner (dist/), or says in one line how to build it.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/index.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('ecf8-conformance: @ecf8/conformance is not built (no dist/index.js); run `npm run build` in the ecf8 repository first\n');
+  process.exit(1);
+}
+const { conformanceMain } = await import(entry.href);
+try {
+  process.exitCode = await conformanceMain(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`ecf8-conformance: ${e?.message ?? e}\n`);
+  process.exitCode = 2;
+}

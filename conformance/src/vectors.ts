@@ -1,10 +1,19 @@
 /** Loading the shared test vectors (test-vectors/README.md) with their sha256 manifest checked. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const DEFAULT_VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-vectors');
+/** This package's root: src/ (sources) and dist/ (built) both sit one level below it. */
+const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The bundled vectors: the package's own copy (put there when it is packed, scripts/pack-assets.mjs), else the
+ * monorepo's test-vectors/ next to the package.
+ */
+export const DEFAULT_VECTORS_DIR =
+  [join(PACKAGE_DIR, 'test-vectors'), join(PACKAGE_DIR, '..', 'test-vectors')].find((d) => existsSync(join(d, 'manifest.json'))) ??
+  join(PACKAGE_DIR, 'test-vectors');
 
 export interface ValidVector {
   name: string;
@@ -101,7 +110,12 @@ interface Manifest {
 
 /** Reads every vector, failing loudly if any file's sha256 differs from the manifest. */
 export function loadVectors(dir = DEFAULT_VECTORS_DIR): VectorSet {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch (e) {
+    throw new Error(`no ECF8 test vectors at ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --vectors DIR`);
+  }
   if (manifest.format !== 'ecf8-test-vectors') throw new Error(`${dir}/manifest.json is not an ECF8 vector manifest`);
   const paths: Record<string, string> = {};
   const read = (rel: string): Uint8Array => {

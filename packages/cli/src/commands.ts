@@ -1,10 +1,12 @@
 /** The `ecf8` commands. `main` never throws: it returns the exit code and writes to the given streams. */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   analyze,
   decode,
   encode,
+  Ecf8Error,
   ErrorCode,
   getBackend,
   inspect,
@@ -20,6 +22,7 @@ import { encodeFast } from '@ecf8/fast';
 import { backendLoadErrors, loadOptionalBackends } from './backends.js';
 import { asEcf8Error, isStdout, readWholeFileSync, withOutputPolicy } from '@ecf8/safetensors';
 import { writeWholeOutput } from './io.js';
+import { commandHelp } from './help.js';
 import { inspectModelFile, modelCommands, MODEL_USAGE, MODEL_VALUE_FLAGS } from './model-commands.js';
 
 export interface Io {
@@ -42,6 +45,7 @@ options:
   --json        machine-readable output     --quiet   print nothing on success
   -h, --help    this text                   --version print the version
   -f, --force   replace an existing output (never an input); OUT '-' writes to standard output
+  ecf8 <command> --help (or ecf8 help <command>): that command's options and an example
 ${MODEL_USAGE}`;
 
 /** Default input of `ecf8 demo`: FP8 weights bundled with the package. */
@@ -120,9 +124,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout('ecf8 0.1.0 (ECF8 stream format version 1)\n');
     return 0;
   }
-  if (!command || p.flags.has('-h') || p.flags.has('--help') || command === 'help') {
+  const helpAsked = p.flags.has('-h') || p.flags.has('--help');
+  const helpFor = command === 'help' ? args[0] : helpAsked ? command : undefined;
+  if (helpFor !== undefined) {
+    const text = commandHelp(helpFor);
+    if (text === undefined) {
+      io.stderr(`ecf8: unknown command '${helpFor}'\n${USAGE}\n`);
+      return 2;
+    }
+    io.stdout(text + '\n');
+    return 0;
+  }
+  if (!command || helpAsked || command === 'help') {
     io.stdout(USAGE + '\n');
-    return command || p.flags.has('-h') || p.flags.has('--help') ? 0 : 2;
+    return command || helpAsked ? 0 : 2;
   }
   const json = p.flags.has('--json');
   const quiet = p.flags.has('--quiet');
@@ -136,9 +151,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'decode':
         return await withOutputPolicy({ force: forced(p.flags), inputs: args.slice(0, 1) }, () => cmdDecode(args, p, json, summaryTo(args[1] ?? '', out, io, quiet)));
       case 'inspect': {
-        const handled = args.length === 1 && inspectModelFile ? await inspectModelFile(args[0], p.flags, quietIo(io, quiet)) : undefined;
+        // A raw ECF8 stream is recognised by its magic, whatever its name; then model files; else raw FP8 bytes.
+        const stream = args.length === 1 && fileKind(args[0]) === 'ecf8-stream';
+        const handled = args.length === 1 && !stream && inspectModelFile ? await inspectModelFile(args[0], p.flags, quietIo(io, quiet)) : undefined;
         return handled ?? cmdInspect(args, json, out);
       }
+      case 'verify':
+        if (args.length === 1 && fileKind(args[0]) === 'ecf8-stream') return await cmdVerifyStream(args[0], p, json, out);
+        return await modelCommands.verify(args, p.flags, quietIo(io, quiet));
       case 'backends':
         return await cmdBackends(json, out);
       case 'demo':
@@ -192,6 +212,13 @@ async function cmdEncode(args: string[], p: Parsed, json: boolean, out: (s: stri
 async function cmdDecode(args: string[], p: Parsed, json: boolean, out: (s: string) => void): Promise<number> {
   needArgs(args, 2, 'IN.ecf8 OUT.fp8');
   const [inPath, outPath] = args;
+  const kind = fileKind(inPath);
+  if (kind === 'safetensors' || kind === 'directory') {
+    throw new Ecf8Error(
+      ErrorCode.INVALID_ARGUMENT,
+      `${inPath} is a ${kind === 'directory' ? 'directory (a sharded checkpoint?)' : 'safetensors file'}, not a raw ECF8 stream; use \`ecf8 decompress ${inPath} OUT\` for model files`,
+    );
+  }
   const options: DecodeOptions = { maxOutputBytes: intFlag(p, ['--max-output-bytes']), verifyChecksums: !p.flags.has('--no-verify') };
   const name = p.flags.get('--backend');
   if (name === true) throw new UsageError('--backend needs a name');
@@ -205,6 +232,56 @@ async function cmdDecode(args: string[], p: Parsed, json: boolean, out: (s: stri
   await writeWholeOutput(outPath, fp8);
   const summary = { input: inPath, output: outPath, backend: backend.name, inputBytes: stream.length, elements: fp8.length, decodeMBps: Number(mb(fp8.length, ms)) || 0 };
   out(json ? JSON.stringify(summary) + '\n' : `${inPath}: ${stream.length} bytes -> ${outPath}: ${fp8.length} bytes (backend ${backend.name}, ${mb(fp8.length, ms)} MB/s)\n`);
+  return 0;
+}
+
+/** What a path holds, from its first bytes (never its name): a raw ECF8 stream, a safetensors file, or other. */
+export type FileKind = 'ecf8-stream' | 'safetensors' | 'directory' | 'other' | 'missing';
+
+/**
+ * Tells a raw ECF8 stream (magic "ECF8", spec §3) from a safetensors file (an 8-byte little-endian header length
+ * that fits the file, then a JSON object) without reading more than the first 9 bytes.
+ */
+export function fileKind(path: string): FileKind {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) return 'directory';
+    size = st.size;
+  } catch {
+    return 'missing';
+  }
+  const head = new Uint8Array(9);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, 9, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 'other';
+  }
+  if (isStream(head.subarray(0, n))) return 'ecf8-stream';
+  if (n === 9 && head[8] === 0x7b) {
+    const headerLength = new DataView(head.buffer).getBigUint64(0, true);
+    if (headerLength >= 2n && headerLength + 8n <= BigInt(size)) return 'safetensors';
+  }
+  return 'other';
+}
+
+/** `ecf8 verify STREAM.ecf8` on a raw stream: phases A-C of spec §11.2 (structure and both CRC-32C), nothing written. */
+async function cmdVerifyStream(path: string, p: Parsed, json: boolean, out: (s: string) => void): Promise<number> {
+  const name = p.flags.get('--backend');
+  if (name === true) throw new UsageError('--backend needs a name');
+  await loadOptionalBackends();
+  const backend = name ? await resolveBackend(name) : (getBackend('cpu-fast') ?? getBackend('reference')!);
+  const stream = readInput(path);
+  const fp8 = await backend.decode(stream, { verifyChecksums: true });
+  const { header } = inspectHeader(stream);
+  if (json) out(JSON.stringify({ kind: 'ecf8-stream', file: path, valid: true, elements: fp8.length, streamBytes: stream.length, threadsPerBlock: header.threadsPerBlock, backend: backend.name }) + '\n');
+  else out(`${path}: raw ECF8 stream: OK — ${fp8.length} elements, structure and both CRC-32C checksums valid (${stream.length} bytes, T = ${header.threadsPerBlock}, backend ${backend.name})\n`);
   return 0;
 }
 
@@ -284,7 +361,7 @@ function cmdInspect(args: string[], json: boolean, out: (s: string) => void): nu
   const hex = (v: number) => '0x' + v.toString(16).padStart(8, '0');
   out(
     [
-      `${args[0]}: ECF8 stream, version ${h.version}, format ${h.elementFormat} (FP8 E4M3FN), valid`,
+      `${args[0]}: raw ECF8 stream, version ${h.version}, format ${h.elementFormat} (FP8 E4M3FN), valid`,
       `elements              ${l.elementCount}`,
       `threads per block     ${h.threadsPerBlock} (B = ${h.bytesPerThread} bytes per thread), ${l.nBlocks} blocks, ${l.nThreads} threads`,
       `sections              header 88 + positions ${l.positionsSize} + gaps ${l.gapsSize} + exponents ${l.exponentsSize} + nibbles ${l.nibblesSize} = ${l.streamSize} bytes`,

@@ -131,6 +131,11 @@ export function formatProgress(p: Progress, elapsedSeconds: number, width = 100)
   return line.length > width - 1 ? line.slice(0, width - 2) + '…' : line;
 }
 
+/** The progress line's width: the terminal's, at least 40; 80 when it reports none or 0 columns (a pty never sized). */
+export function progressWidth(columns: number | undefined): number {
+  return columns !== undefined && Number.isFinite(columns) && columns > 0 ? Math.max(40, columns) : 80;
+}
+
 function progressFor(flags: Map<string, string | true>, io: Io): { onProgress?: ProgressCallback; finish: () => void } {
   const forced = flags.has('--progress');
   const enabled = forced || (!flags.has('--no-progress') && !flags.has('--quiet') && !flags.has('--json') && process.stderr.isTTY === true);
@@ -140,7 +145,7 @@ function progressFor(flags: Map<string, string | true>, io: Io): { onProgress?: 
   let shown = false;
   let latest: Progress | null = null;
   let drawn: Progress | null = null;
-  const width = Math.max(40, process.stderr.columns ?? 100);
+  const width = progressWidth(process.stderr.columns);
   const draw = (p: Progress) => {
     io.stderr(`\r${formatProgress(p, (performance.now() - t0) / 1e3, width).padEnd(width - 1)}`);
     shown = true;

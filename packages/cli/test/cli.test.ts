@@ -161,8 +161,9 @@ describe('ecf8 demo and backends', () => {
 });
 
 describe('built executable', () => {
-  const bin = resolve(__dirname, '../dist/cli.js');
-  const built = existsSync(bin);
+  // The committed bin (what npm links as `ecf8`), which runs dist/cli.js.
+  const bin = resolve(__dirname, '../bin/ecf8.js');
+  const built = existsSync(resolve(__dirname, '../dist/cli.js'));
   // `npm test` builds first; running vitest alone without a build skips this with the reason in its name.
   it.skipIf(!built && !process.env.CI)(`runs as a process${built ? '' : ' (skipped: packages/cli/dist not built; run npm run build)'}`, () => {
     const r = spawnSync(process.execPath, [bin, 'decode', join(dir, 'missing.ecf8'), join(dir, 'm.out')], { encoding: 'utf8' });

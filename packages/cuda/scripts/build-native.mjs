@@ -71,8 +71,10 @@ function addonApiDir() {
 
 rmSync(addon, { force: true }); // a failed or skipped build must not leave an older addon behind
 if (mode === 'skip') finish({ ok: false, cuda: false, reason: 'native build skipped (ECF8_CUDA_BUILD=skip)' });
-const sourceDir = join(pkgDir, '..', '..', 'cuda');
-if (!existsSync(join(sourceDir, 'CMakeLists.txt'))) finish({ ok: false, cuda: false, reason: `cuda/ sources not found at ${sourceDir}` });
+// The CUDA/C++ sources: the package's own copy (cuda-src/, put there when it is packed), else the monorepo's cuda/.
+const sourceCandidates = [join(pkgDir, 'cuda-src'), join(pkgDir, '..', '..', 'cuda')];
+const sourceDir = sourceCandidates.find((d) => existsSync(join(d, 'CMakeLists.txt')));
+if (!sourceDir) finish({ ok: false, cuda: false, reason: `CUDA sources not found (looked for CMakeLists.txt in ${sourceCandidates.join(' and ')})` });
 if (!runs('cmake')) finish({ ok: false, cuda: false, reason: 'no cmake on PATH (needed to build the native addon)' });
 if (!runs('c++') && !runs('g++') && !runs('clang++')) finish({ ok: false, cuda: false, reason: 'no C++ compiler on PATH' });
 const nodeInc = nodeIncludeDir();

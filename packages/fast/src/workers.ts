@@ -143,13 +143,21 @@ function die(w: PoolWorker, reason: string): void {
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
+/**
+ * Imports a Node built-in at run time. The specifier is a variable so that bundlers targeting browsers
+ * (esbuild --platform=browser, Vite) leave it alone instead of failing to resolve it; only Node ever calls this.
+ */
+function importNodeOnly(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ specifier);
+}
+
 /** How long a new worker may take to evaluate the kernel and answer a first message. */
 export const WORKER_START_TIMEOUT_MS = 10_000;
 
 async function spawn(): Promise<PoolWorker> {
   const base = { onReply: null, chain: Promise.resolve(), queued: 0, dead: null };
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
+    const { Worker } = (await importNodeOnly('node:worker_threads')) as typeof import('node:worker_threads');
     const w = new Worker(WORKER_SOURCE, { eval: true });
     const pw: PoolWorker = {
       ...base,
@@ -274,7 +282,7 @@ function onCallingThread(n: number, options: ParallelOptions): boolean {
 /** One worker per core: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
 export async function defaultThreadCount(): Promise<number> {
   if (isNode) {
-    const os = await import('node:os');
+    const os = (await importNodeOnly('node:os')) as typeof import('node:os');
     return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   }
   return Math.max(1, Number((globalThis as any).navigator?.hardwareConcurrency) || 2);

@@ -468,11 +468,18 @@ describe('WorkerPool', () => {
     try {
       await p.ready();
       const big = new Uint8Array(4_000_000).fill(0x40);
-      const work = Promise.all([1, 2, 3].map(() => encodeParallel(big, { pool: p, minParallelElements: 0 })));
-      const t0 = performance.now();
-      expect(await cpuWorkersBackend.isAvailable()).toEqual({ available: true });
-      expect(performance.now() - t0).toBeLessThan(50);
-      await work;
+      // Three encodes queued on the pool's only worker; availability must answer before the first of them finishes
+      // (it would come after all three if it were a message queued behind them). Order, not milliseconds.
+      const finished: string[] = [];
+      const work = [1, 2, 3].map((i) => encodeParallel(big, { pool: p, minParallelElements: 0 }).then(() => finished.push(`encode ${i}`)));
+      const availability = cpuWorkersBackend.isAvailable().then((a) => {
+        finished.push('availability');
+        return a;
+      });
+      expect(await availability).toEqual({ available: true });
+      await Promise.all(work);
+      expect(finished[0]).toBe('availability');
+      expect(finished).toHaveLength(4);
     } finally {
       cpuWorkersBackend.options = saved;
       await p.terminate();

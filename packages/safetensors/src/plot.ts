@@ -11,6 +11,11 @@ const W = 1000;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const f = (x: number, d = 1) => Number(x.toFixed(d)).toString();
 const short = (s: string, n: number) => (s.length <= n ? s : '…' + s.slice(s.length - n + 1));
+/**
+ * `label` shortened from the left so that `label + suffix` fits `widthPx` at `fontPx`, assuming 0.6 em per
+ * character (wider than Helvetica's/Arial's average, so the estimate errs on the short side).
+ */
+const fit = (label: string, suffix: string, widthPx: number, fontPx: number) => short(label, Math.max(4, Math.floor(widthPx / (0.6 * fontPx)) - suffix.length));
 
 function mb(bytes: number): string {
   if (bytes >= 1e9) return `${f(bytes / 1e9, 2)} GB`;
@@ -134,7 +139,8 @@ export function renderInspectSvg(report: InspectReport, title = report.input): s
     const y = ax.top + 10 + i * 20;
     const h = entropyOf(g.histogram);
     out.push(`<rect x="${ax.right + 16}" y="${y - 9}" width="12" height="12" fill="${g.color}"/>`);
-    out.push(`<text x="${ax.right + 34}" y="${y + 1}" class="legend"><title>${esc(g.label)}</title>${esc(short(g.label, 34))} (${f(h, 2)})</text>`);
+    const suffix = ` (${f(h, 2)})`;
+    out.push(`<text x="${ax.right + 34}" y="${y + 1}" class="legend"><title>${esc(g.label)}</title>${esc(fit(g.label, suffix, W - (ax.right + 34) - 10, 11))}${esc(suffix)}</text>`);
   });
   if (ordered.length > legend.length) out.push(`<text x="${ax.right + 16}" y="${ax.top + 10 + legend.length * 20}" class="tick">+ ${ordered.length - legend.length} more</text>`);
 
@@ -152,7 +158,9 @@ export function renderInspectSvg(report: InspectReport, title = report.input): s
     const total = p.histogram.reduce((a, c) => a + c, 0) || 1;
     const maxShare = Math.max(...p.histogram.map((c) => c / total), 1e-9);
     const inner = { l: px + 30, r: px + pw - 14, t: py + 22, b: py + ph };
-    out.push(`<text x="${px + 30}" y="${py + 12}" class="ptitle"><title>${esc(p.label)}</title>${esc(short(p.label, 30))} · H = ${f(entropyOf(p.histogram), 2)}</text>`);
+    // The title spans the panel's own width only (from its left edge to 10 px before the next panel's title).
+    const suffix = ` · H = ${f(entropyOf(p.histogram), 2)}`;
+    out.push(`<text x="${px + 4}" y="${py + 12}" class="ptitle"><title>${esc(p.label)}</title>${esc(fit(p.label, suffix, pw - 14, 11))}${esc(suffix)}</text>`);
     out.push(`<rect x="${inner.l}" y="${inner.t}" width="${inner.r - inner.l}" height="${inner.b - inner.t}" fill="#fafafa" stroke="#bbb"/>`);
     const bw = (inner.r - inner.l) / 16;
     p.histogram.forEach((c, x) => {
