@@ -22,26 +22,17 @@ import {
   FP8_DTYPE,
   lengthPrefix,
   MAX_HEADER_SIZE,
-  parseHeaderBytes,
   serializeHeader,
   type HeaderEntry,
   type SafetensorsHeader,
-  type TensorInfo,
 } from './format.js';
 import { copyRange, openSafetensors, readExactly, writeAll, writeFileAtomically } from './io.js';
+import { CONTAINER_FORMAT, CONTAINER_VERSION, isCompressedHeader, META, readCompressedLayout, type CompressedLayout, type StreamMapEntry } from './layout.js';
 import { ProgressTracker, type ProgressCallback } from './progress.js';
 
-/** `__metadata__` keys of a compressed file (spec A.3). */
-export const META = {
-  format: 'ecf8.format',
-  version: 'ecf8.version',
-  originalHeader: 'ecf8.original_header',
-  originalSize: 'ecf8.original_size',
-  originalSha256: 'ecf8.original_sha256',
-  tensors: 'ecf8.tensors',
-} as const;
-export const CONTAINER_FORMAT = 'ecf8-safetensors';
-export const CONTAINER_VERSION = '1';
+// The metadata keys and their validation live in layout.ts (pure, browser-safe); re-exported here as before.
+export { CONTAINER_FORMAT, CONTAINER_VERSION, isCompressedHeader, META, readCompressedLayout, type CompressedLayout, type StreamMapEntry };
+
 /** Suffix of the stored name of a compressed tensor (`.1`, `.2`, ... appended if that name is taken). */
 export const STREAM_SUFFIX = '.ecf8';
 
@@ -111,18 +102,6 @@ export function maxStreamSize(n: number, threadsPerBlock: number): number {
 
 function metaFail(message: string): never {
   return modelFail(ModelErrorCode.BAD_MODEL_METADATA, message);
-}
-
-/** Per-tensor entry of `ecf8.tensors`. */
-export interface StreamMapEntry {
-  stored: string;
-  dtype: string;
-  shape: number[];
-}
-
-/** True when a parsed header belongs to a compressed model file. */
-export function isCompressedHeader(header: SafetensorsHeader): boolean {
-  return header.metadata !== null && Object.hasOwn(header.metadata, META.format);
 }
 
 /** Chooses stored names for compressed tensors: NAME.ecf8, or NAME.ecf8.1, ... when taken. */
@@ -259,87 +238,6 @@ export async function compressFile(input: string, output: string, options: Compr
   } finally {
     await fh.close();
   }
-}
-
-/** How a compressed file maps back to the original (spec A.4). */
-export interface CompressedLayout {
-  /** The original file's header, parsed (tensors in original data order). */
-  original: SafetensorsHeader;
-  originalSize: number;
-  sha256: string;
-  /** Original name -> stored stream tensor, for compressed tensors. */
-  streams: Map<string, TensorInfo>;
-  /** Original name -> stored tensor, for copied tensors. */
-  copies: Map<string, TensorInfo>;
-}
-
-function decodeBase64Strict(s: string, what: string): Uint8Array {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) metaFail(`${what} is not valid base64`);
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) metaFail(`${what} is not canonical base64`);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-
-/** Validates the `ecf8.*` metadata of a compressed file against its tensors and returns the mapping. */
-export function readCompressedLayout(header: SafetensorsHeader): CompressedLayout {
-  const m = header.metadata;
-  if (!m || !Object.hasOwn(m, META.format)) metaFail('not an ECF8-compressed model file (no ecf8.format in __metadata__)');
-  if (m[META.format] !== CONTAINER_FORMAT) metaFail(`unknown ecf8.format ${JSON.stringify(m[META.format])}`);
-  if (m[META.version] !== CONTAINER_VERSION) metaFail(`unsupported ecf8.version ${JSON.stringify(m[META.version])} (this reader knows ${CONTAINER_VERSION})`);
-  for (const k of [META.originalHeader, META.originalSize, META.originalSha256, META.tensors]) {
-    if (typeof m[k] !== 'string') metaFail(`missing ${k}`);
-  }
-  const headerBytes = decodeBase64Strict(m[META.originalHeader], META.originalHeader);
-  if (!/^(0|[1-9]\d{0,15})$/.test(m[META.originalSize])) metaFail(`${META.originalSize} is not a decimal size`);
-  const originalSize = Number(m[META.originalSize]);
-  if (!Number.isSafeInteger(originalSize)) metaFail(`${META.originalSize} is out of range`);
-  if (!/^[0-9a-f]{64}$/.test(m[META.originalSha256])) metaFail(`${META.originalSha256} is not 64 lowercase hex digits`);
-  if (headerBytes.length > MAX_HEADER_SIZE || 8 + headerBytes.length > originalSize) metaFail(`stored original header (${headerBytes.length} bytes) does not fit the original size ${originalSize}`);
-  let original: SafetensorsHeader;
-  try {
-    original = parseHeaderBytes(headerBytes, originalSize - 8 - headerBytes.length, originalSize);
-  } catch (e) {
-    const msg = (e as Error).message.replace(/^ECF8_[A-Z_]+: /, '');
-    return metaFail(`stored original header is invalid: ${msg}`);
-  }
-  let map: unknown;
-  try {
-    map = JSON.parse(m[META.tensors]);
-  } catch (e) {
-    return metaFail(`${META.tensors} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) metaFail(`${META.tensors} is not a JSON object`);
-  const streams = new Map<string, TensorInfo>();
-  const copies = new Map<string, TensorInfo>();
-  const used = new Set<string>();
-  for (const [name, entry] of Object.entries(map as Record<string, unknown>)) {
-    const orig = original.byName.get(name);
-    if (!orig) metaFail(`${META.tensors} names ${JSON.stringify(name)}, which is not in the original header`);
-    const e = entry as Partial<StreamMapEntry> | null;
-    if (!e || typeof e.stored !== 'string' || e.dtype !== orig.dtype || !Array.isArray(e.shape) || !sameShape(e.shape, orig.shape)) {
-      metaFail(`${META.tensors} entry of ${JSON.stringify(name)} disagrees with the original header`);
-    }
-    if (orig.dtype !== FP8_DTYPE) metaFail(`${JSON.stringify(name)} is ${orig.dtype}; only ${FP8_DTYPE} tensors are stored as streams`);
-    const s = header.byName.get(e.stored);
-    if (!s) metaFail(`stream tensor ${JSON.stringify(e.stored)} of ${JSON.stringify(name)} is missing`);
-    if (s.dtype !== 'U8' || s.shape.length !== 1) metaFail(`stream tensor ${JSON.stringify(e.stored)} must be a 1-D U8 tensor`);
-    if (used.has(s.name)) metaFail(`stream tensor ${JSON.stringify(e.stored)} is used twice`);
-    used.add(s.name);
-    streams.set(name, s);
-  }
-  for (const orig of original.tensors) {
-    if (streams.has(orig.name)) continue;
-    const s = header.byName.get(orig.name);
-    if (!s) metaFail(`tensor ${JSON.stringify(orig.name)} of the original is missing`);
-    if (used.has(s.name)) metaFail(`tensor ${JSON.stringify(orig.name)} is also used as a stream`);
-    if (s.dtype !== orig.dtype || !sameShape(s.shape, orig.shape)) metaFail(`tensor ${JSON.stringify(orig.name)} differs from the original's dtype or shape`);
-    used.add(s.name);
-    copies.set(orig.name, s);
-  }
-  for (const t of header.tensors) if (!used.has(t.name)) metaFail(`unexpected tensor ${JSON.stringify(t.name)} in the compressed file`);
-  return { original, originalSize, sha256: m[META.originalSha256], streams, copies };
 }
 
 /**
