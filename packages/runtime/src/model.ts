@@ -157,11 +157,12 @@ export class CompressedModel<Target = unknown> {
       index = this.victim();
       const slot = this.slots[index];
       const offset = index * this.slotStride;
-      slot.name = name;
       if (options.encoder !== undefined) {
         this.impl.record!(entry.resident, options.encoder, this.workspace, offset);
+        slot.name = name;
         slot.ready = Promise.resolve();
       } else {
+        slot.name = name;
         // Decodes into one slot run one after another (an asynchronous CPU backend must not overlap two writers).
         slot.ready = slot.ready
           .catch(() => {})
@@ -264,7 +265,8 @@ export async function openModel<Target = unknown>(source: ModelSource, options: 
           const entry: Entry = { name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, storedBytes: stored.byteLength, compressed: !!stream, file: shard.name };
           if (!stream) {
             hash?.update(bytes);
-            entry.raw = bytes;
+            // On a GPU, a view would keep the whole in-memory file alive for a few small tensors: copy them.
+            entry.raw = shard.inMemory && impl.kind !== 'host' ? bytes.slice() : bytes;
             entries.push(entry);
             continue;
           }
