@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@ecf8\/conformance$/, replacement: `${root}conformance/src/index.ts` },
       { find: /^@ecf8\/conformance\/(.*)$/, replacement: `${root}conformance/src/$1.ts` },
       { find: /^@ecf8\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      { find: /^@ecf8\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/$2.ts` },
     ],
   },
   test: {

@@ -24,11 +24,12 @@ import {
 } from '@ecf8/safetensors';
 import type { Io } from './commands.js';
 import { loadOptionalBackends } from './backends.js';
+import { cmdPlan, PLAN_VALUE_FLAGS } from './plan-command.js';
 
 export type ModelCommand = (args: string[], flags: Map<string, string | true>, io: Io) => Promise<number>;
 
 /** Flags of the model commands that take a value (merged into the CLI's VALUE_FLAGS). */
-export const MODEL_VALUE_FLAGS = ['--plot', '--pattern-dict', '--shapes', '--official-threads-per-block'];
+export const MODEL_VALUE_FLAGS = ['--plot', '--pattern-dict', '--shapes', '--official-threads-per-block', ...PLAN_VALUE_FLAGS];
 
 /** Usage lines of the model commands (appended to the CLI's usage text). */
 export const MODEL_USAGE = `model files (safetensors; a directory = a sharded checkpoint, index rewritten):
@@ -45,6 +46,8 @@ export const MODEL_USAGE = `model files (safetensors; a directory = a sharded ch
   export-official IN OUT [-t T] [--no-check] [--diffsynth] [--force]
                                                     our streams -> authors' buffers (no re-encoding), with
                                                     config.json (or dfloat_config.json) and pattern_dict.json
+  plan FILE [--slots N] [--workspace-bytes N] [--json]
+                                                    memory kept compressed (@ecf8/runtime) vs plain FP8
   progress bars go to stderr on a terminal (--progress forces, --no-progress or --quiet hides them)`;
 
 /** Commands by name; `main` dispatches any command not built in to this table. */
@@ -54,6 +57,7 @@ export const modelCommands: Record<string, ModelCommand> = {
   verify: withOutputRule(cmdVerify),
   'import-official': withOutputRule(cmdImport),
   'export-official': withOutputRule(cmdExport),
+  plan: cmdPlan,
 };
 
 /** Handles `ecf8 inspect FILE` for model files (e.g. `.safetensors`); returns undefined when FILE is not one. */

@@ -1,9 +1,9 @@
 /**
  * The compressed container of spec/ecf8-safetensors-v1.md: its `__metadata__` keys (§3), stored stream names, the largest
  * stream and tensor this implementation holds, and the validation of a compressed file's metadata against its
- * tensors (§4 step 2), which gives a reader the mapping back to the original file.
+ * tensors (§4 step 2), which gives a reader the mapping back to the original file. Pure (no Node imports), so
+ * browsers read compressed models through it: `@ecf8/safetensors/layout` (layout.ts) exports it.
  */
-import { constants as bufferConstants } from 'node:buffer';
 import { deriveSizes, ErrorCode } from '@ecf8/core';
 import { ModelErrorCode, modelFail } from './errors.js';
 import { FP8_DTYPE, MAX_HEADER_SIZE, parseHeaderBytes, type SafetensorsHeader, type TensorInfo } from './format.js';
@@ -23,10 +23,11 @@ export const CONTAINER_VERSION = '1';
 export const STREAM_SUFFIX = '.ecf8';
 
 /**
- * Largest tensor (and stream) held in memory: the engine's typed-array limit (4 GiB in Node 20-22). A larger one is
- * ECF8_LIMIT_EXCEEDED (spec §11.1: beyond the implementation's addressable memory), reported before allocating.
+ * Largest tensor (and stream) held in memory: 4 GiB, Node 20's typed-array limit (`buffer.constants.MAX_LENGTH`), a
+ * fixed bound so that every engine and version gives the same answer. A larger one is ECF8_LIMIT_EXCEEDED (spec
+ * §11.1: beyond the implementation's addressable memory), reported before allocating.
  */
-export const MAX_TENSOR_BYTES: number = bufferConstants.MAX_LENGTH;
+export const MAX_TENSOR_BYTES = 2 ** 32;
 
 /** Fails with ECF8_LIMIT_EXCEEDED when `n` bytes cannot be held in one buffer. */
 export function checkTensorBytes(n: number, what: string): void {
@@ -81,9 +82,12 @@ export interface CompressedLayout {
 
 function decodeBase64Strict(s: string, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) metaFail(`${what} is not valid base64`);
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) metaFail(`${what} is not canonical base64`);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  // atob/btoa (in browsers and Node) work on "binary strings", one char per byte; encoding back proves canonical form.
+  const binary = atob(s);
+  if (btoa(binary) !== s) metaFail(`${what} is not canonical base64`);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);

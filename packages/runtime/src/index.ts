@@ -1,0 +1,9 @@
+/**
+ * @ecf8/runtime — keep a compressed model compressed on the backend and decode each FP8 tensor just before use into
+ * one shared workspace (docs/runtime.md).
+ */
+export { openModel, CompressedModel, type OpenOptions, type TensorEntry, type TensorView, type GetOptions } from './model.js';
+export { planMemory, formatMemoryReport, type MemoryReport, type WorkspaceOptions } from './memory.js';
+export { placementKindOf, isWebGpuBackend, type PlacementKind, type CudaDeviceBuffer, type WebGpuLikeBackend } from './placement.js';
+export { openShards, type ModelSource, type Shard } from './sources.js';
+export { Sha256 } from './sha256.js';
