@@ -38,7 +38,7 @@ describe('ecf8 export-official / import-official options', () => {
     const again = await run('export-official', input, join(release, 'theirs2.safetensors'), '--diffsynth');
     expect(again.code).toBe(1);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
-    expect(again.stderr).toMatch(/^ecf8: ECF8_INVALID_ARGUMENT: .*dfloat_config\.json exists \(pass --force/);
+    expect(again.stderr).toMatch(/^ecf8: ECF8_OUTPUT_EXISTS: .*dfloat_config\.json exists; pass --force/);
     expect(existsSync(join(release, 'theirs2.safetensors'))).toBe(false);
     expect((await run('export-official', input, join(release, 'theirs.safetensors'), '--diffsynth', '-t', '64', '--force')).code).toBe(0);
 

@@ -18,7 +18,7 @@ import {
   readHeader as readStreamHeader,
   totalCodeBits,
 } from '@ecf8/core';
-import { addContext, modelFail } from './errors.js';
+import { addContext, ModelErrorCode, modelFail } from './errors.js';
 import { elementAlignment, FP8_DTYPE, lengthPrefix, serializeHeader, type HeaderEntry, type TensorInfo } from './format.js';
 import { copyRange, exists, openSafetensors, readBytes, writeAll, writeFileAtomically } from './io.js';
 import { isCompressedHeader, readCompressedLayout } from './model.js';
@@ -156,13 +156,15 @@ export async function exportOfficial(input: string, output: string, options: Exp
     meta['ecf8.official_tensors'] = JSON.stringify(Object.fromEntries(fp8.map((t) => [moduleOf(t.name), [t.name]])));
     const sides = await sideFiles(input, output, T, patternDict, options.diffsynth ?? false);
     if (!options.force) {
-      for (const f of sides) if (await exists(f.path)) modelFail(ErrorCode.INVALID_ARGUMENT, `${f.path} exists (pass --force to replace it)`);
+      // Checked before anything is written, with the code and words of the output rule (output.ts).
+      for (const f of sides) if (await exists(f.path)) modelFail(ModelErrorCode.OUTPUT_EXISTS, `${f.path} exists; pass --force to replace it`);
     }
     const headerBytes = serializeHeader(entries, meta);
     const base = 8 + headerBytes.length;
     const tracker = new ProgressTracker('export', original.tensors.length, original.dataLength, options.onProgress);
     tracker.file = input;
     const modules: ExportResult['modules'] = [];
+    const policy = { force: options.force, inputs: [input] };
     await writeFileAtomically(output, async (out) => {
       await writeAll(out, lengthPrefix(headerBytes.length), 0);
       await writeAll(out, headerBytes, 8);
@@ -202,11 +204,11 @@ export async function exportOfficial(input: string, output: string, options: Exp
         tracker.bytesDone += t.byteLength;
         tracker.tensorDone();
       }
-    });
+    }, policy);
     for (const f of sides) {
       await writeFileAtomically(f.path, async (fh) => {
         await writeAll(fh, new TextEncoder().encode(f.text), 0);
-      });
+      }, policy);
     }
     return { input, output, threadsPerBlock: T, modules, copied: others.length, sideFiles: sides.map((f) => f.path) };
   } catch (e) {

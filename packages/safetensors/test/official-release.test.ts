@@ -238,7 +238,7 @@ describe('export-official side files and names', () => {
     // Existing side files are refused (nothing written), or replaced with force.
     save(join(dir, 'config.json'), '{"model_type": "mine"}');
     const e = await codeOf(exportOfficial(path, join(dir, 'again.safetensors')));
-    expect(e.message).toMatch(/config\.json exists \(pass --force/);
+    expect(e.message).toMatch(/^ECF8_OUTPUT_EXISTS: .*config\.json exists; pass --force/);
     expect(readFileSync(join(dir, 'config.json'), 'utf8')).toBe('{"model_type": "mine"}');
     expect(existsSync(join(dir, 'again.safetensors'))).toBe(false);
     await exportOfficial(path, join(dir, 'again.safetensors'), { force: true });
