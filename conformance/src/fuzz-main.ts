@@ -10,7 +10,7 @@ import { loadVectors } from './vectors.js';
 
 async function optionalTargets(): Promise<FuzzTarget[]> {
   const targets: FuzzTarget[] = [...coreTargets];
-  for (const pkg of ['@ecf8/fast', '@ecf8/cuda']) {
+  for (const pkg of ['@ecf8/fast', '@ecf8/wasm', '@ecf8/cuda']) {
     try {
       await import(/* @vite-ignore */ pkg);
     } catch (e) {
