@@ -13,7 +13,7 @@
  */
 import { crc16, crcByte } from './crc';
 import { fastLane1, fastLanes8, GENERATED_LANES } from './generated/lanes';
-import { EX_IN, GAPS_IN, LANE_STATE, LANES, LOG, META_TABLE, NIB_IN, OUT, POS_IN } from './layout';
+import { EX_IN, EX_REV_END, GAPS_IN, LANE_STATE, LANES, LOG, META_TABLE, NIB_IN, OUT, POS_IN } from './layout';
 import { symbolOf } from './tables';
 
 export const FLAG_GAP: i32 = 1;
@@ -40,6 +40,26 @@ export function setCrcState(c: u32): void {
 let threadsPerBlock: i32 = 1;
 let liveBits: i32 = 0;
 let gapParity: i32 = 0;
+
+/** Bitstream bytes a .. a + 3 of the chunk as a big-endian word (from the reversed copy). */
+// @ts-ignore: decorator
+@inline function bigEndian32(a: i32): u32 {
+  return load<u32>(EX_REV_END - 4 - <usize>a);
+}
+
+/** The byte-reversed copy of EX_IN[0, len) (len rounded up to 16; the host zeroes 32 bytes after its copy). */
+function reverseExponents(len: i32): void {
+  const end = <usize>((len + 31) & ~15); // and the zero bytes after, so no read sees an earlier chunk
+  for (let i: usize = 0; i < end; i += 16) {
+    if (ASC_FEATURE_SIMD) {
+      const v = v128.load(i, EX_IN);
+      v128.store(EX_REV_END - 16 - i, i8x16.shuffle(v, v, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+    } else {
+      store<u64>(EX_REV_END - 8 - i, bswap<u64>(load<u64>(i, EX_IN)));
+      store<u64>(EX_REV_END - 16 - i, bswap<u64>(load<u64>(i, EX_IN + 8)));
+    }
+  }
+}
 
 /** Gap of chunk-relative window t (spec §8.2: high nibble for an even global thread). */
 // @ts-ignore: decorator
@@ -70,7 +90,7 @@ function slowCode(j: i32): bool {
   const p = <i32>po;
   if (p >= load<i32>(ST_END + (<usize>j << 2))) return false;
   const o = <i32>(po >>> 32);
-  const w16 = (bswap<u32>(load<u32>(<usize>(p >>> 3), EX_IN)) << (p & 7)) >>> 16;
+  const w16 = (bigEndian32(p >>> 3) << (p & 7)) >>> 16;
   const s = symbolOf(w16);
   const len = <i32>(s >>> 4);
   if (o < load<i32>(ST_OEND + (<usize>j << 2))) store<u8>(<usize>o, <u8>((s & 15) << 3), OUT);
@@ -92,7 +112,7 @@ function checkLog(): i32 {
   let bad: u32 = 0;
   for (let e = 0; e < k; e++) {
     const p = load<i32>(<usize>e << 2, LOG);
-    const w = bswap<u32>(load<u32>(<usize>(p >>> 3), EX_IN)) << (p & 7);
+    const w = bigEndian32(p >>> 3) << (p & 7);
     const m = load<u32>(<usize>(w >>> 20) << 2, META_TABLE);
     const span = <i32>(m & 0xff);
     const x = (p + span) & ~63;
@@ -103,70 +123,143 @@ function checkLog(): i32 {
   return bad != 0 ? FLAG_GAP : 0;
 }
 
-function initLanes(q0: i32, count: i32, first: i32): void {
+const ST_BLOCK: usize = LANE_STATE + 352; // i32 per lane: the chunk-relative block it decodes, -1 when idle
+
+let lastP: i32 = 0; // where the chunk's last block's lane ended (bit, element)
+let lastO: i32 = 0;
+
+/** Lane j starts block q (the crossing log is left as it is). */
+function startLane(j: i32, q: i32, first: i32): void {
   const T = threadsPerBlock;
-  store<i32>(ST_K, 0);
-  for (let j = 0; j < count; j++) {
-    const q = q0 + j;
-    const gap = <i32>gapOf(q * T);
-    const end = min((q + 1) * 64 * T, liveBits);
-    const o = load<i32>(<usize>q << 2, POS_IN);
-    const oEnd = load<i32>(<usize>(q + 1) << 2, POS_IN);
-    store<u64>(ST_PO + (<usize>j << 3), <u64><u32>(q * 64 * T + gap) | (<u64><u32>o << 32));
-    store<i32>(ST_PFAST + (<usize>j << 2), end - 13);
-    store<i32>(ST_OFAST + (<usize>j << 2), oEnd - 8);
-    store<i32>(ST_END + (<usize>j << 2), end);
-    store<i32>(ST_OEND + (<usize>j << 2), oEnd);
-    // A block's first window is checked by the lane before it (its crossing); block 0's gap must be 0.
-    store<i32>(ST_FLAGS + (<usize>j << 2), first && q == 0 && gap != 0 ? FLAG_GAP : 0);
+  const gap = <i32>gapOf(q * T);
+  const end = min((q + 1) * 64 * T, liveBits);
+  const o = load<i32>(<usize>q << 2, POS_IN);
+  const oEnd = load<i32>(<usize>(q + 1) << 2, POS_IN);
+  store<u64>(ST_PO + (<usize>j << 3), <u64><u32>(q * 64 * T + gap) | (<u64><u32>o << 32));
+  store<i32>(ST_PFAST + (<usize>j << 2), end - 13);
+  store<i32>(ST_OFAST + (<usize>j << 2), oEnd - 8);
+  store<i32>(ST_END + (<usize>j << 2), end);
+  store<i32>(ST_OEND + (<usize>j << 2), oEnd);
+  store<i32>(ST_BLOCK + (<usize>j << 2), q);
+  // A block's first window is checked by the lane before it (its crossing); block 0's gap must be 0.
+  store<i32>(ST_FLAGS + (<usize>j << 2), first && q == 0 && gap != 0 ? FLAG_GAP : 0);
+}
+
+const IDLE: i32 = -1;
+const COPY: i32 = -2;
+
+/** Fills idle lanes with copies of the lanes still decoding a block; false when none is. */
+function copyLanes(width: i32): bool {
+  let source = 0;
+  let any = false;
+  for (let j = 0; j < width; j++) {
+    if (load<i32>(ST_BLOCK + (<usize>j << 2)) != IDLE) continue;
+    // The next lane (cyclically) that decodes a block.
+    let k = 0;
+    while (k < width && load<i32>(ST_BLOCK + (<usize>((source + k) % width) << 2)) < 0) k++;
+    if (k == width) return any;
+    const i = (source + k) % width;
+    source = i + 1;
+    store<u64>(ST_PO + (<usize>j << 3), load<u64>(ST_PO + (<usize>i << 3)));
+    store<i32>(ST_PFAST + (<usize>j << 2), load<i32>(ST_PFAST + (<usize>i << 2)));
+    store<i32>(ST_OFAST + (<usize>j << 2), load<i32>(ST_OFAST + (<usize>i << 2)));
+    store<i32>(ST_END + (<usize>j << 2), load<i32>(ST_END + (<usize>i << 2)));
+    store<i32>(ST_OEND + (<usize>j << 2), load<i32>(ST_OEND + (<usize>i << 2)));
+    store<i32>(ST_FLAGS + (<usize>j << 2), 0);
+    store<i32>(ST_BLOCK + (<usize>j << 2), COPY);
+    any = true;
   }
+  for (let j = 0; j < width; j++) if (load<i32>(ST_BLOCK + (<usize>j << 2)) >= 0) any = true;
+  return any;
+}
+
+/** True when lane j can take no more fast steps. */
+function atFastBound(j: i32): bool {
+  const po = load<u64>(ST_PO + (<usize>j << 3));
+  return ((load<i32>(ST_PFAST + (<usize>j << 2)) - <i32>po) | (load<i32>(ST_OFAST + (<usize>j << 2)) - <i32>(po >>> 32))) < 0;
+}
+
+/** Lane j's remaining codes one at a time; returns its FLAG_* bits (stopping at a gap error) and idles it. */
+function finishLane(j: i32, nb: i32): i32 {
+  const at = ST_FLAGS + (<usize>j << 2);
+  while (slowCode(j)) if (load<i32>(at) & FLAG_GAP) return FLAG_GAP;
+  if (load<i32>(ST_BLOCK + (<usize>j << 2)) == nb - 1) {
+    const po = load<u64>(ST_PO + (<usize>j << 3));
+    lastP = <i32>po;
+    lastO = <i32>(po >>> 32);
+  }
+  store<i32>(ST_BLOCK + (<usize>j << 2), IDLE);
+  return load<i32>(at);
 }
 
 /** True when lane j's next lookup is a code longer than 12 bits. */
 function nextIsLong(j: i32): bool {
   const p = <i32>load<u64>(ST_PO + (<usize>j << 3));
-  const w = bswap<u32>(load<u32>(<usize>(p >>> 3), EX_IN)) << (p & 7);
+  const w = bigEndian32(p >>> 3) << (p & 7);
   return (load<u32>(<usize>(w >>> 20) << 2, META_TABLE) & 0xff) == 0;
 }
 
 /**
  * Phase C on the chunk's `nb` blocks (T threads each; bits from the chunk's start to the end of the bitstream
- * `live`, clamped; `parity` = global index of its first window & 1). `first`/`last`: the chunk holds the stream's
- * first/last block. Returns FLAG_* (stops at the first gap error); with `withCrc`, continues the CRC state over
+ * `live`, clamped; `parity` = global index of its first window & 1; `exLen` = exponent bytes copied in). `first`/`last`:
+ * the chunk holds the stream's first/last block. Returns FLAG_* (stops at the first gap error); with `withCrc`, continues the CRC state over
  * the output unless a position error was found.
+ *
+ * LANES lanes run interleaved; a lane that reaches its block's end takes the chunk's next block, so lanes run
+ * alone (fastLane1) only for the chunk's last blocks.
  */
-export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32, last: i32, nOut: i32, nibParity: i32, withCrc: i32): i32 {
+export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32, last: i32, nOut: i32, nibParity: i32, withCrc: i32, exLen: i32): i32 {
+  reverseExponents(exLen);
   threadsPerBlock = T;
   liveBits = live;
   gapParity = parity;
+  store<i32>(ST_K, 0);
   let flags = 0;
-  for (let q0 = 0; q0 < nb; q0 += LANES) {
-    const count = min(LANES, nb - q0);
-    initLanes(q0, count, first);
-    if (count == GENERATED_LANES) {
-      while (fastLanes8() != 0) {
+  let next = 0;
+  const width = min(LANES, nb);
+  for (let j = 0; j < width; j++) startLane(j, next++, first);
+  if (width == GENERATED_LANES) {
+    let refilling = true;
+    while (refilling) {
+      if (fastLanes8() != 0) {
         // A lane met a code longer than 12 bits: decode it (each lane whose next lookup is long), then go on.
         let f = 0;
-        for (let j = 0; j < count; j++) {
-          if (nextIsLong(j)) slowCode(j);
+        for (let j = 0; j < width; j++) {
+          if (!atFastBound(j) && nextIsLong(j)) slowCode(j);
           f |= load<i32>(ST_FLAGS + (<usize>j << 2));
         }
         if (f & FLAG_GAP) return FLAG_GAP;
+        continue;
       }
-    }
-    for (let j = 0; j < count; j++) {
-      while (fastLane1(j) != 0) slowCode(j);
-      const at = ST_FLAGS + (<usize>j << 2);
-      while (slowCode(j)) if (load<i32>(at) & FLAG_GAP) return FLAG_GAP;
-      flags |= load<i32>(at) | checkLog();
+      // Lanes at the end of their block finish it and take the next one, while there is one; a copy of a lane
+      // just goes idle (its original, in the same state, finishes the block).
+      for (let j = 0; j < width; j++) {
+        if (!atFastBound(j)) continue;
+        if (load<i32>(ST_BLOCK + (<usize>j << 2)) < 0) {
+          store<i32>(ST_BLOCK + (<usize>j << 2), IDLE);
+          continue;
+        }
+        flags |= finishLane(j, nb);
+        if (flags & FLAG_GAP) return FLAG_GAP;
+        if (next < nb) startLane(j, next++, first);
+      }
+      flags |= checkLog();
       if (flags & FLAG_GAP) return FLAG_GAP;
+      // No block left: idle lanes copy the state of lanes still decoding, so that the remaining blocks still run
+      // interleaved (a copy writes the same bytes and logs the same crossings as its original).
+      if (next >= nb) refilling = copyLanes(width);
     }
+  }
+  for (let j = 0; j < width; j++) {
+    if (load<i32>(ST_BLOCK + (<usize>j << 2)) < 0) continue;
+    while (fastLane1(j) != 0) slowCode(j);
+    flags |= finishLane(j, nb) | checkLog();
+    if (flags & FLAG_GAP) return FLAG_GAP;
   }
   if (last) {
     // The last lane must end exactly at `bits` (gap chain) having decoded exactly n codes (positions).
-    const po = load<u64>(ST_PO + (<usize>((nb - 1) % LANES) << 3));
-    if (<i32>po != live) return FLAG_GAP;
-    if (<i32>(po >>> 32) != nOut) flags |= FLAG_POS;
+    if (lastP != live) return FLAG_GAP;
+    if (lastO != nOut) flags |= FLAG_POS;
   }
   crcState = mergeNibbles(crcState, nOut, nibParity, withCrc != 0 && (flags & FLAG_POS) == 0);
   return flags;

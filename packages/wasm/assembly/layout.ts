@@ -33,7 +33,13 @@ export const LOG_CAPACITY: i32 = LANES * 1024 + 64;
 export const POS_IN: usize = LOG + <usize>LOG_CAPACITY * 4; // i32 output positions of the chunk's blocks, relative
 export const GAPS_IN: usize = POS_IN + <usize>(CHUNK_THREADS + 16) * 4; // the chunk's gap bytes (+ the next window's)
 export const EX_IN: usize = GAPS_IN + <usize>(CHUNK_THREADS / 2 + 64); // the chunk's exponent bytes (+ 16 lookahead)
-export const NIB_IN: usize = EX_IN + <usize>(CHUNK_THREADS * 8 + 64); // the chunk's nibble bytes
+/**
+ * EX_IN byte-reversed, ending at EX_REV_END (byte i at EX_REV_END - 1 - i): a little-endian load there reads
+ * bitstream bytes in big-endian (MSB-first) order, as WebAssembly has no byte-swap instruction.
+ */
+export const EX_REV: usize = EX_IN + <usize>(CHUNK_THREADS * 8 + 64);
+export const EX_REV_END: usize = EX_REV + <usize>(CHUNK_THREADS * 8 + 64);
+export const NIB_IN: usize = EX_REV_END; // the chunk's nibble bytes
 export const OUT: usize = NIB_IN + <usize>(CHUNK_THREADS * 32 + 64); // the chunk's decoded bytes
 
 // Encode chunk buffers.

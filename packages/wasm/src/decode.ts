@@ -10,8 +10,8 @@ import { ErrorCode, fail, parseStream, type DecodeOptions, type ParsedStream } f
 import { validateMetadataFast } from '@ecf8/fast';
 import { withKernel, type WasmKernel } from './instance.js';
 
-/** Windows per chunk by default (4096: 8 blocks of T = 512, 32 KiB of bitstream). */
-export const DEFAULT_CHUNK_THREADS = 4096;
+/** Windows per chunk by default (8192: 16 blocks of T = 512, 64 KiB of bitstream; the chunk stays in L2). */
+export const DEFAULT_CHUNK_THREADS = 8192;
 
 /** Decode options of this package: `chunkThreads` (windows per chunk, at most 16384) exists for tests. */
 export interface WasmDecodeOptions extends DecodeOptions {
@@ -113,7 +113,7 @@ function phaseC(k: WasmKernel, parsed: ParsedStream, out: Uint8Array, offset: nu
     mem.fill(0, k.NIB_IN + nEnd - n0, k.NIB_IN + nEnd - n0 + 16);
     const nOut = posEnd - posStart;
     const live = Math.min(bits - e0 * 8, 2 ** 30);
-    const flags = x.decodeChunk(b1 - b0, T, live, thread0 % 2, b0 === 0 ? 1 : 0, b1 === nBlocks ? 1 : 0, nOut, posStart % 2, verify && !positionError ? 1 : 0);
+    const flags = x.decodeChunk(b1 - b0, T, live, thread0 % 2, b0 === 0 ? 1 : 0, b1 === nBlocks ? 1 : 0, nOut, posStart % 2, verify && !positionError ? 1 : 0, eEnd - e0);
     if (flags & FLAG_GAP) fail(ErrorCode.GAP_MISMATCH, 'the gap chain is broken: a window does not start where the codes before it end');
     if (flags & FLAG_POS) positionError = true;
     out.set(mem.subarray(k.OUT, k.OUT + nOut), offset + posStart);

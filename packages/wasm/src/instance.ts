@@ -18,7 +18,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   buildDecodeTables(): void;
   buildEncodeTables(): void;
-  decodeChunk(nb: number, T: number, live: number, parity: number, first: number, last: number, nOut: number, nibParity: number, withCrc: number): number;
+  decodeChunk(nb: number, T: number, live: number, parity: number, first: number, last: number, nOut: number, nibParity: number, withCrc: number, exLen: number): number;
   getCrcState(): number;
   setCrcState(c: number): void;
   scanChunk(len: number): void;
