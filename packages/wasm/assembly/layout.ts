@@ -45,7 +45,10 @@ export const OUT: usize = NIB_IN + <usize>(CHUNK_THREADS * 32 + 64); // the chun
 // Encode chunk buffers.
 export const ENC_IN: usize = OUT + <usize>(CHUNK_THREADS * 64 + 64); // the chunk's FP8 bytes
 export const ENC_EX: usize = ENC_IN + <usize>(ENC_CHUNK + 64); // its bitstream bytes from the window holding its first code
-export const ENC_NIB: usize = ENC_EX + <usize>(ENC_CHUNK * 2 + 64); // its nibble bytes
+/** The bitstream is written byte-reversed, ending at ENC_EX_REV_END (little-endian stores), then put in order. */
+export const ENC_EX_REV: usize = ENC_EX + <usize>(ENC_CHUNK * 2 + 64);
+export const ENC_EX_REV_END: usize = ENC_EX_REV + <usize>(ENC_CHUNK * 2 + 64);
+export const ENC_NIB: usize = ENC_EX_REV_END; // its nibble bytes
 export const ENC_GAPS: usize = ENC_NIB + <usize>(ENC_CHUNK / 2 + 64); // gap nibbles of the windows it starts
 export const ENC_POS: usize = ENC_GAPS + <usize>(ENC_CHUNK / 8 + 64); // i32 element index (relative) of each block it starts
 export const MEMORY_BYTES: usize = ENC_POS + <usize>(ENC_CHUNK / 4 + 64) * 4;

@@ -94,7 +94,10 @@ export function symbolOf(w16: u32): u32 {
   return 16 << 4; // unreachable for a complete code (phase A)
 }
 
-/** Encode tables: codes and lengths, and per pair of exponents (e0 | e1 << 4) code(e0) code(e1) | length << 32. */
+/**
+ * Encode tables: codes and lengths, and per pair of exponents (e0 | e1 << 4) code(e0) code(e1) | their length << 32 |
+ * length of code(e0) << 40.
+ */
 export function buildEncodeTables(): void {
   canonical();
   for (let a: usize = 0; a < 16; a++) {
@@ -102,7 +105,7 @@ export function buildEncodeTables(): void {
       const la = load<u32>(LENGTHS + (a << 2));
       const lb = load<u32>(LENGTHS + (b << 2));
       const code = (<u64>load<u32>(CODES + (a << 2)) << lb) | <u64>load<u32>(CODES + (b << 2));
-      store<u64>(ENC_PAIRS + ((a | (b << 4)) << 3), code | (<u64>(la + lb) << 32));
+      store<u64>(ENC_PAIRS + ((a | (b << 4)) << 3), code | (<u64>(la + lb) << 32) | (<u64>la << 40));
     }
   }
 }
