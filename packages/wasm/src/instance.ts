@@ -139,7 +139,7 @@ export function kernel(): WasmKernel {
   }
 }
 
-/** Runs `f` on the instance; a trap becomes ECF8_LIMIT_EXCEEDED and discards the instance. */
+/** Runs `f` on the instance; a trap (or a failed allocation) becomes ECF8_LIMIT_EXCEEDED and discards the instance. */
 export function withKernel<R>(f: (k: WasmKernel) => R): R {
   const k = kernel();
   try {
@@ -149,7 +149,7 @@ export function withKernel<R>(f: (k: WasmKernel) => R): R {
     // A trap is a RuntimeError; a wasm stack overflow a RangeError.
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       current = null;
-      fail(ErrorCode.LIMIT_EXCEEDED, `the WebAssembly module trapped (${e.message}); it has been reset`);
+      fail(ErrorCode.LIMIT_EXCEEDED, `the WebAssembly codec trapped or ran out of memory (${e.message}); its instance has been reset`);
     }
     throw e;
   }
