@@ -4,8 +4,10 @@
  * plus the byte of the next block's first window), EX_IN (its exponent bytes from its first window, plus up to 16
  * lookahead bytes of section 3), NIB_IN (the nibble bytes of its elements). Output goes to OUT[0, nOut).
  *
- * Blocks are decoded LANES at a time, one lane per block (generated/lanes.ts); each lane's last codes, and codes
- * longer than 12 bits, one at a time (slowCode), which checks its window crossing at once; crossings of fast
+ * The bitstream is first copied byte-reversed (EX_REV) so that little-endian loads read it MSB-first. Blocks are
+ * decoded LANES at a time, one lane per block (generated/lanes.ts; a lane whose block ends takes the chunk's next
+ * one); each lane's last codes, and codes longer than 12 bits, one at a time (slowCode), which checks its window
+ * crossing at once; crossings of fast
  * steps are logged and checked by checkLog (the gap chain of §8.3, with the same result as the sequential
  * reference: the first code start at or after each live window's start must be that window's start + its gap, and
  * a block's first window must see its output position of codes before it). Then one pass merges the

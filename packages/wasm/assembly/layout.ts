@@ -7,7 +7,7 @@
  * ENC_CHUNK elements. The host copies each chunk's sections in and its results out.
  */
 
-/** Windows (threads) per decode chunk: 128 KiB of bitstream, at most 1 MiB of output. */
+/** Most windows (threads) per decode chunk (128 KiB of bitstream, at most 1 MiB of output); the host uses 8192. */
 export const CHUNK_THREADS: i32 = 16384;
 /** Elements per encode chunk (a multiple of 8). */
 export const ENC_CHUNK: i32 = 1 << 19;
