@@ -16,6 +16,7 @@ import { brotliCompressSync, brotliDecompressSync, constants as zc, gunzipSync, 
 import { deflateSync, inflateSync } from 'fflate';
 import { decode as refDecode, encode as refEncode, exponentHistogram, listBackends, type Ecf8Backend } from '@ecf8/core';
 import { decodeFastInto, decodeParallelInto, encodeFast, encodeParallel, WorkerPool } from '@ecf8/fast';
+import { decodeWasmInto, encodeWasm, usesSimd } from '@ecf8/wasm';
 import { CACHE, loadManifest, readSafetensors, type CorpusDataset } from '../../../scripts/corpus/corpus.js';
 import { machine, replaceSection } from './report.js';
 
@@ -63,6 +64,15 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** MB/s of one decode in a fresh process (first-call.ts), or null when it failed. */
+function firstCall(codec: string, streamFile: string): number | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'first-call.ts'), codec, streamFile], { encoding: 'utf8', cwd: join(here, '..'), env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') } });
+  const m = /"mbps":\s*([\d.e+]+)/.exec(r.stdout ?? '');
+  if (!m) process.stderr.write(`[bench] first call of ${codec} failed: ${r.stderr}\n`);
+  return m ? Number(m[1]) : null;
 }
 
 function zstdBench(file: string, level: number): Row | null {
@@ -146,6 +156,28 @@ async function benchDataset(ds: CorpusDataset, pool: WorkerPool, copyPool: Worke
     dec: MB / (await time(fastRuns, () => decodeFastInto(stream, out, 0, { verifyChecksums: false }))),
     note: 'verifyChecksums: false (spec §10 opt-out for trusted streams)',
   });
+  // The WebAssembly codec (same stream bytes, checked), and one decode in a fresh process against cpu-fast's.
+  if (!same(encodeWasm(fp8), stream)) throw new Error(`${ds.name}: wasm encoder differs from the reference`);
+  out.fill(0);
+  decodeWasmInto(stream, out);
+  if (!same(out, fp8)) throw new Error(`${ds.name}: wasm decode mismatch`);
+  const wasm = `cpu-wasm (${usesSimd() ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+  rows.push({ codec: `ECF8 ${wasm}`, size: stream.length, enc: MB / (await time(fastRuns, () => encodeWasm(fp8))), dec: MB / (await time(fastRuns, () => decodeWasmInto(stream, out))) });
+  rows.push({
+    codec: 'ECF8 cpu-wasm, no CRC check',
+    size: stream.length,
+    enc: null,
+    dec: MB / (await time(fastRuns, () => decodeWasmInto(stream, out, 0, { verifyChecksums: false }))),
+    note: 'verifyChecksums: false',
+  });
+  const streamFile = join(CACHE, 'tmp', `${ds.name}.ecf8`);
+  mkdirSync(dirname(streamFile), { recursive: true });
+  writeFileSync(streamFile, stream);
+  for (const codec of ['cpu-wasm', 'cpu-fast']) {
+    const runs = [...Array(QUICK ? 1 : 3)].map(() => firstCall(codec, streamFile));
+    rows.push({ codec: `ECF8 ${codec}, first call in a fresh process`, size: stream.length, enc: null, dec: runs.some((r) => r === null) ? null : median(runs as number[]), note: 'one decodeInto in a new Node process, output buffer already touched (packages/bench/src/first-call.ts); median of fresh processes' });
+  }
+
   const threads = await pool.ready();
   rows.push({
     codec: `ECF8 cpu-workers (${threads} threads)`,

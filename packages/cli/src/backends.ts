@@ -2,7 +2,7 @@
  * Optional decoding backends: each package registers itself with @ecf8/core when imported. Missing packages are
  * not errors; their reasons are reported when the user asks for that backend.
  */
-const OPTIONAL_BACKEND_PACKAGES = ['@ecf8/fast', '@ecf8/webgpu', '@ecf8/cuda'];
+const OPTIONAL_BACKEND_PACKAGES = ['@ecf8/fast', '@ecf8/wasm', '@ecf8/webgpu', '@ecf8/cuda'];
 
 export const backendLoadErrors = new Map<string, string>();
 

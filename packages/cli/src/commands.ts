@@ -8,7 +8,6 @@ import {
   encode,
   Ecf8Error,
   ErrorCode,
-  getBackend,
   inspect,
   inspectHeader,
   isEcf8Error,
@@ -223,8 +222,8 @@ async function cmdDecode(args: string[], p: Parsed, json: boolean, out: (s: stri
   const name = p.flags.get('--backend');
   if (name === true) throw new UsageError('--backend needs a name');
   await loadOptionalBackends();
-  // Default: the single-thread fast CPU decoder (same bytes, same error codes as the reference).
-  const backend = name ? await resolveBackend(name) : (getBackend('cpu-fast') ?? getBackend('reference')!);
+  // Default: the fastest single-thread CPU decoder available (same bytes, same error codes as the reference).
+  const backend = name ? await resolveBackend(name) : await resolveBackend(['cpu-wasm', 'cpu-fast', 'reference']);
   const stream = readInput(inPath);
   const t0 = performance.now();
   const fp8 = await backend.decode(stream, options);

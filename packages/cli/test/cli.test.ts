@@ -31,7 +31,7 @@ describe('ecf8 encode / decode', () => {
     expect(new Uint8Array(readFileSync(join(dir, 'w.ecf8')))).toEqual(v.stream);
     const dec = await run('decode', join(dir, 'w.ecf8'), join(dir, 'w.out'), '--json');
     expect(dec.code).toBe(0);
-    expect(JSON.parse(dec.stdout)).toMatchObject({ backend: 'cpu-fast', elements: 65536 });
+    expect(JSON.parse(dec.stdout)).toMatchObject({ backend: 'cpu-wasm', elements: 65536 });
     expect(new Uint8Array(readFileSync(join(dir, 'w.out')))).toEqual(v.decoded);
   });
 

@@ -17,6 +17,15 @@ import {
 } from '@ecf8/core';
 // The fast pure-TypeScript codec: byte-identical streams and bytes to @ecf8/core's reference codec, 2.5-6x faster.
 import { decodeFastInto, encodeFastInto } from '@ecf8/fast';
+import type * as Wasm from '@ecf8/wasm';
+
+/**
+ * The fastest CPU codec available: @ecf8/wasm where WebAssembly runs (same stream bytes, same decoded bytes and
+ * error codes as @ecf8/fast and the reference), else @ecf8/fast. Loaded once, on first use.
+ */
+let wasmCodec: Promise<typeof Wasm | null> | undefined;
+const fastestCodec = () =>
+  (wasmCodec ??= import('@ecf8/wasm').then(async (m) => (await m.cpuWasmBackend.isAvailable()).available ? m : null, () => null));
 import { addContext, ModelErrorCode, modelFail } from './errors.js';
 import {
   elementAlignment,
@@ -61,9 +70,9 @@ export {
   type StreamMapEntry,
 } from './container.js';
 
-/** Encodes FP8 bytes into a stream (default: @ecf8/fast's encoder, whose streams are the reference encoder's bytes). */
+/** Encodes FP8 bytes into a stream (default: @ecf8/wasm's encoder, else @ecf8/fast's: both write the reference encoder's bytes). */
 export type StreamEncoder = (fp8: Uint8Array, threadsPerBlock: number) => Uint8Array | Promise<Uint8Array>;
-/** Decodes a stream into `out` (exactly its element count), resolving to the count (default: @ecf8/fast decodeFastInto). */
+/** Decodes a stream into `out` (exactly its element count), resolving to the count (default: @ecf8/wasm, else @ecf8/fast). */
 export type StreamDecoder = (stream: Uint8Array, out: Uint8Array) => number | Promise<number>;
 
 export interface CompressOptions {
@@ -135,13 +144,14 @@ export async function compressFile(input: string, output: string, options: Compr
   const work = { buf: new Uint8Array(0) };
   const encoder: StreamEncoder =
     options.encoder ??
-    ((fp8, t) => {
+    (async (fp8, t) => {
       const need = maxEncodedSize(fp8.length, t);
       if (work.buf.length < need) {
         work.buf = new Uint8Array(0); // drop the old workspace before allocating the larger one
         work.buf = new Uint8Array(need);
       }
-      return work.buf.subarray(0, encodeFastInto(fp8, work.buf, 0, { threadsPerBlock: t }));
+      const encodeInto = (await fastestCodec())?.encodeWasmInto ?? encodeFastInto;
+      return work.buf.subarray(0, encodeInto(fp8, work.buf, 0, { threadsPerBlock: t }));
     });
   const { fh, size, header } = await openSafetensors(input).catch((e) => {
     throw addContext(e, input);
@@ -369,7 +379,7 @@ async function restore(
   return results;
 }
 
-const defaultDecoder: StreamDecoder = (stream, out) => decodeFastInto(stream, out, 0);
+const defaultDecoder: StreamDecoder = async (stream, out) => ((await fastestCodec())?.decodeWasmInto ?? decodeFastInto)(stream, out, 0);
 
 function summary(input: string, output: string | null, size: number, layout: CompressedLayout, tensors: TensorResult[], t0: number): FileResult {
   const fp8 = tensors.filter((t) => t.compressed);

@@ -1,0 +1,54 @@
+/**
+ * Fixed memory layout of the module (byte addresses). Every region is at a compile-time constant so that table and
+ * buffer bases fold into the load/store instructions' immediate offsets. The memory never grows after
+ * instantiation (the build sets the initial size from MEMORY_BYTES), so the host's views of it stay attached.
+ *
+ * Decoding works on chunks of whole blocks of at most CHUNK_THREADS windows; encoding on chunks of at most
+ * ENC_CHUNK elements. The host copies each chunk's sections in and its results out.
+ */
+
+/** Most windows (threads) per decode chunk (128 KiB of bitstream, at most 1 MiB of output); the host uses 8192. */
+export const CHUNK_THREADS: i32 = 16384;
+/** Elements per encode chunk (a multiple of 8). */
+export const ENC_CHUNK: i32 = 1 << 19;
+/** Decode lanes interleaved by the fast loop (one block each). */
+export const LANES: i32 = 8;
+
+// Tables.
+export const CRC_TABLE: usize = 65536; // 16 x 256 u32: slicing-by-16 CRC-32C
+export const DEC_TABLE: usize = CRC_TABLE + 16384; // 4096 u64: up to 6 exponents | count << 48 | bits << 56
+export const META_TABLE: usize = DEC_TABLE + 32768; // 4096 u32: bits consumed | code-start mask << 8
+export const SYM_TABLE: usize = META_TABLE + 16384; // 4096 u16: symbol | length << 4 of the first code, 0xffff if > 12 bits
+export const LONG_TABLE: usize = SYM_TABLE + 8192; // 4 x 32 i32: first code, first index, count (by length), sorted symbols
+export const CODE_LENGTHS: usize = LONG_TABLE + 512; // 16 u8: the header's code lengths
+export const ENC_TABLE: usize = CODE_LENGTHS + 64; // 16 u32 codes, 16 u32 lengths, then 256 u64 pair entries
+export const ENC_PAIRS: usize = ENC_TABLE + 128;
+export const HIST: usize = ENC_PAIRS + 2048; // 16 u32: the last scanned chunk's exponent histogram; then 2 x 256 u32 pair counts
+export const LANE_STATE: usize = HIST + 4096; // per lane: u64 p | o << 32, i32 fast bounds, end, oEnd, flags
+export const RESULT: usize = LANE_STATE + 1024; // i32 results of the last call (see index.ts)
+export const LOG: usize = RESULT + 256; // u32 bit positions of logged window crossings
+export const LOG_CAPACITY: i32 = LANES * 1024 + 64;
+
+// Decode chunk buffers.
+export const POS_IN: usize = LOG + <usize>LOG_CAPACITY * 4; // i32 output positions of the chunk's blocks, relative
+export const GAPS_IN: usize = POS_IN + <usize>(CHUNK_THREADS + 16) * 4; // the chunk's gap bytes (+ the next window's)
+export const EX_IN: usize = GAPS_IN + <usize>(CHUNK_THREADS / 2 + 64); // the chunk's exponent bytes (+ 16 lookahead)
+/**
+ * EX_IN byte-reversed, ending at EX_REV_END (byte i at EX_REV_END - 1 - i): a little-endian load there reads
+ * bitstream bytes in big-endian (MSB-first) order, as WebAssembly has no byte-swap instruction.
+ */
+export const EX_REV: usize = EX_IN + <usize>(CHUNK_THREADS * 8 + 64);
+export const EX_REV_END: usize = EX_REV + <usize>(CHUNK_THREADS * 8 + 64);
+export const NIB_IN: usize = EX_REV_END; // the chunk's nibble bytes
+export const OUT: usize = NIB_IN + <usize>(CHUNK_THREADS * 32 + 64); // the chunk's decoded bytes
+
+// Encode chunk buffers.
+export const ENC_IN: usize = OUT + <usize>(CHUNK_THREADS * 64 + 64); // the chunk's FP8 bytes
+export const ENC_EX: usize = ENC_IN + <usize>(ENC_CHUNK + 64); // its bitstream bytes from the window holding its first code
+/** The bitstream is written byte-reversed, ending at ENC_EX_REV_END (little-endian stores), then put in order. */
+export const ENC_EX_REV: usize = ENC_EX + <usize>(ENC_CHUNK * 2 + 64);
+export const ENC_EX_REV_END: usize = ENC_EX_REV + <usize>(ENC_CHUNK * 2 + 64);
+export const ENC_NIB: usize = ENC_EX_REV_END; // its nibble bytes
+export const ENC_GAPS: usize = ENC_NIB + <usize>(ENC_CHUNK / 2 + 64); // gap nibbles of the windows it starts
+export const ENC_POS: usize = ENC_GAPS + <usize>(ENC_CHUNK / 8 + 64); // i32 element index (relative) of each block it starts
+export const MEMORY_BYTES: usize = ENC_POS + <usize>(ENC_CHUNK / 4 + 64) * 4;
