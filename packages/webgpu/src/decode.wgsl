@@ -403,43 +403,43 @@ fn writeChunk(j: u32, h: u32, cnt: u32, blockBase: u32) {
   }
 }
 
+// The 4 nibble-section bytes holding elements with nibble indices ni .. ni + 7 (signed; 0 outside), in memory order.
+fn nibbleBytes(ni: i32) -> u32 {
+  let nb = ni >> 1;  // nibble byte of the first element (floor)
+  let base = nb & ~3;
+  let w0 = bswap(nibbleWord(base));
+  let w1 = bswap(nibbleWord(base + 4));
+  return bswap(funnel(w1, w0, u32(8 * (nb - base) + 4 * (ni & 1))));
+}
+
 // 3b: scratch slot `slot` (a thread with `count` elements from chunk element e, then its continuation) writes the
-// words it owns, one element at a time.
+// words it owns, a word at a time: 4 symbols from its scratch merged with 4 nibbles of the nibble section.
 fn writeDirect(slot: u32, count: u32, e: u32) {
   if (count == 0u) {
     return;
   }
   let e1 = e + count;
   let lim = min(e1 + CONTINUATION, P.elemLimit);
-  // First word: the one holding element e's byte; it is ours if e is at its first byte (or it is the output's first
-  // word); else start at the next word.
-  var at = (P.outByte0 + e) & ~3u;  // byte of the word's first byte
-  var nibWordAt = 0xffffffffu;
-  var nibW = 0u;
+  // Words whose first byte holds one of the thread's elements (or the output's first word, for element 0).
+  var at = (P.outByte0 + e) & ~3u;  // the word's first byte
   loop {
     let we = i32(at) - i32(P.outByte0);  // chunk element of the word's first byte
     if (we >= i32(e1)) {
       break;
     }
     if (ownsWord(we, e, e1)) {
-      var value = 0u;
-      for (var i = 0u; i < 4u; i++) {
-        let el = we + i32(i);
-        if (el >= i32(e) && u32(el) < lim) {
-          let si = u32(el) - e;  // symbol index in the slot (continuation symbols follow the thread's own)
-          let x = (scratch[min(SLOT_WORDS * slot + (si >> 3u), SCRATCH_WORDS - 1u)] >> (4u * (si & 7u))) & 15u;
-          let nibIdx = P.nibBase + u32(el);
-          let wi = P.nibOff + (nibIdx >> 3u);
-          if (wi != nibWordAt) {
-            nibWordAt = wi;
-            nibW = select(0u, inp[min(wi, arrayLength(&inp) - 1u)], wi < P.nibEnd);
-          }
-          let v = (nibW >> (((nibIdx >> 1u) & 3u) << 3u)) & 0xffu;
-          let q = select(v >> 4u, v & 15u, (nibIdx & 1u) == 1u);
-          value |= (((q & 8u) << 4u) | (x << 3u) | (q & 7u)) << (8u * i);
-        }
+      // Symbols of elements we .. we + 3 are nibbles si .. si + 3 of the slot (si < 0 only for the output's first word).
+      let si = we - i32(e);
+      let sh = u32(4 * (si & 7));
+      let wi = SLOT_WORDS * slot + u32(max(si, 0) >> 3);
+      let s0 = scratch[min(wi, SCRATCH_WORDS - 1u)];
+      let s1 = scratch[min(wi + 1u, SCRATCH_WORDS - 1u)];
+      var x = (s0 >> sh) | ((s1 << 1u) << (31u - sh));
+      if (si < 0) {
+        x = s0 << u32(-4 * si);  // the output's first word: element 0 is its byte -si
       }
-      storeWord(at >> 2u, value, byteMask(we, lim));
+      let v = join8(x, nibbleBytes(i32(P.nibBase) + we)).x;
+      storeWord(at >> 2u, v, byteMask(we, lim));
     }
     at += 4u;
   }

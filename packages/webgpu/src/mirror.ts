@@ -312,36 +312,33 @@ function writeChunk(k: KernelInput, wg: Workgroup, out: Uint32Array, j: number, 
   }
 }
 
+function nibbleBytes(k: KernelInput, ni: number): number {
+  const nb = ni >> 1;
+  const base = nb & ~3;
+  const w0 = bswap(nibbleWord(k, base));
+  const w1 = bswap(nibbleWord(k, base + 4));
+  return bswap(funnel(w1, w0, 8 * (nb - base) + 4 * (ni & 1)));
+}
+
 function writeDirect(k: KernelInput, I: Invocation, out: Uint32Array, slot: number, count: number, e: number): void {
   if (count === 0) return;
-  const { inp, params: Pm } = k;
+  const Pm = k.params;
   const e1 = e + count;
   const lim = Math.min(e1 + CONTINUATION, Pm[P.elemLimit]);
   let at = u32(Pm[P.outByte0] + e) & ~3;
-  let nibWordAt = 0xffffffff;
-  let nibW = 0;
   for (;;) {
     const we = at - Pm[P.outByte0];
     if (we >= e1) break;
     if (ownsWord(k, we, e, e1)) {
-      let value = 0;
-      for (let i = 0; i < 4; i++) {
-        const el = we + i;
-        if (el >= e && el < lim) {
-          const si = el - e;
-          const x = (I.scratch[Math.min(SLOT_WORDS * slot + (si >>> 3), SCRATCH_WORDS - 1)] >>> (4 * (si & 7))) & 15;
-          const nibIdx = u32(Pm[P.nibBase] + el);
-          const wi = Pm[P.nibOff] + (nibIdx >>> 3);
-          if (wi !== nibWordAt) {
-            nibWordAt = wi;
-            nibW = wi < Pm[P.nibEnd] ? inp[Math.min(wi, inp.length - 1)] : 0;
-          }
-          const v = (nibW >>> (((nibIdx >>> 1) & 3) << 3)) & 0xff;
-          const q = nibIdx & 1 ? v & 15 : v >>> 4;
-          value = u32(value | ((((q & 8) << 4) | (x << 3) | (q & 7)) << (8 * i)));
-        }
-      }
-      storeWord(k, out, at >>> 2, value, byteMask(we, lim));
+      const si = we - e;
+      const sh = 4 * (si & 7);
+      const wi = SLOT_WORDS * slot + (Math.max(si, 0) >> 3);
+      const s0 = I.scratch[Math.min(wi, SCRATCH_WORDS - 1)];
+      const s1 = I.scratch[Math.min(wi + 1, SCRATCH_WORDS - 1)];
+      let x = u32((s0 >>> sh) | ((s1 << 1) << (31 - sh)));
+      if (si < 0) x = u32(s0 << (-4 * si));
+      const v = join8(x, nibbleBytes(k, Pm[P.nibBase] + we))[0];
+      storeWord(k, out, at >>> 2, v, byteMask(we, lim));
     }
     at += 4;
   }

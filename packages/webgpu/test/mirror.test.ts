@@ -112,7 +112,7 @@ describe('CPU mirror of the WGSL kernel', () => {
       fc.property(
         fc.integer({ min: 0, max: 20_000 }),
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-        fc.constantFrom(1, 2, 8, 32, 64, 256),
+        fc.constantFrom(1, 2, 8, 32, 64, 256, 512),
         fc.nat(13),
         fc.nat(9),
         fc.constantFrom(undefined, 8, 16),
@@ -129,7 +129,7 @@ describe('CPU mirror of the WGSL kernel', () => {
           expect(work.subarray(before + n).every((b) => b === 0xa5)).toBe(true);
         },
       ),
-      { numRuns: 60, seed: 11 },
+      { numRuns: 80, seed: 11 },
     );
   });
 
