@@ -21,12 +21,15 @@ async function optionalTargets(): Promise<FuzzTarget[]> {
     // @ecf8/webgpu's sources import the kernel as `decode.wgsl?raw`, which only a bundler resolves; use its build.
     const built = new URL('../../packages/webgpu/dist/index.js', import.meta.url).href;
     const webgpu = (await import(/* @vite-ignore */ built)) as {
-      mirrorDecode: (s: Uint8Array) => Uint8Array;
+      mirrorDecode: (s: Uint8Array, o?: object) => Uint8Array;
+      DEFAULT_LIMITS: object;
       WebGpuBackend: new () => { validate(s: Uint8Array): void };
     };
     // The CPU mirror of the WGSL kernel (the GPU algorithm's exact per-thread logic) as a full decoder, and the
     // backend's host-side validation (phases A and B) without a device.
-    targets.push({ name: 'webgpu-mirror', run: (s) => webgpu.mirrorDecode(s) });
+    // Both kernel paths: staged (the default limits of the mirror) for even-length mutants, direct (WebGPU's default
+    // compute limits) with a subgroup scan for odd-length ones.
+    targets.push({ name: 'webgpu-mirror', run: (s) => webgpu.mirrorDecode(s, s.length & 1 ? { limits: webgpu.DEFAULT_LIMITS, subgroupSize: 4 } : {}) });
     const validator = new webgpu.WebGpuBackend();
     targets.push({ name: 'webgpu:validate', run: (s) => validator.validate(s), validateOnly: true });
   } catch (e) {

@@ -69,6 +69,12 @@ class Invocation {
     readonly wg: Workgroup,
   ) {}
 
+  /** A new invocation's state (WGSL zero-initialises private variables; the scratch is not cleared here: the kernel
+   *  reads scratch words it did not write only for bytes it masks off, so their values never matter). */
+  reset(): void {
+    this.flags = this.ra = this.rb = this.rc = this.rd = this.sinkCur = this.sinkFill = this.sinkAt = 0;
+  }
+
   lutByte(i: number): number {
     const j = Math.min(i, 4 * MAX_LUT_WORDS - 1);
     return (this.wg.lut[j >>> 2] >>> ((j & 3) << 3)) & 0xff;
@@ -184,34 +190,35 @@ class Invocation {
   }
 }
 
-/** scanWorkgroup of the kernel over all invocations' values (Hillis-Steele, ping-pong, half `half`). */
-function scanWorkgroup(wg: Workgroup, xs: number[], half: number, WG: number): [number, number][] {
+/** scanWorkgroup of the kernel over all invocations' values (Hillis-Steele, ping-pong, half `half`): writes the
+ *  exclusive prefix sums to `excl`, returns the total. */
+function scanWorkgroup(wg: Workgroup, xs: Uint32Array, half: number, WG: number, excl: Uint32Array): number {
   const h0 = half * 2 * WG;
-  for (let li = 0; li < WG; li++) wg.scanBuf[h0 + li] = xs[li];
+  const buf = wg.scanBuf;
+  for (let li = 0; li < WG; li++) buf[h0 + li] = xs[li];
   let src = 0;
   for (let d = 1; d < WG; d <<= 1) {
-    const next = new Uint32Array(WG);
-    for (let li = 0; li < WG; li++) next[li] = u32(wg.scanBuf[h0 + src + li] + (li >= d ? wg.scanBuf[h0 + src + li - d] : 0));
-    wg.scanBuf.set(next, h0 + WG - src);
-    src = WG - src;
+    // Every invocation reads half `src` and writes the other (a barrier separates the steps).
+    const dst = WG - src;
+    for (let li = 0; li < WG; li++) buf[h0 + dst + li] = u32(buf[h0 + src + li] + (li >= d ? buf[h0 + src + li - d] : 0));
+    src = dst;
   }
-  return xs.map((x, li) => [u32(wg.scanBuf[h0 + src + li] - x), wg.scanBuf[h0 + src + WG - 1]]);
+  for (let li = 0; li < WG; li++) excl[li] = u32(buf[h0 + src + li] - xs[li]);
+  return buf[h0 + src + WG - 1];
 }
 
 /** scanSubgroups of the kernel with subgroups of `sgs` invocations laid out along local_invocation_index. */
-function scanSubgroups(wg: Workgroup, xs: number[], half: number, WG: number, sgs: number): [number, number][] {
+function scanSubgroups(wg: Workgroup, xs: Uint32Array, half: number, WG: number, sgs: number, excl: Uint32Array): number {
   const h0 = half * 2 * WG;
   const nsg = Math.ceil(WG / sgs);
-  const inclusive = xs.map((_, li) => {
-    let s = 0;
-    for (let j = li - (li % sgs); j <= li; j++) s = u32(s + xs[j]);
-    return s;
-  });
+  const inclusive = new Uint32Array(WG);
+  for (let li = 0; li < WG; li++) inclusive[li] = u32((li % sgs === 0 ? 0 : inclusive[li - 1]) + xs[li]);
   for (let li = 0; li < WG; li++) if (li % sgs === sgs - 1 || li === WG - 1) wg.scanBuf[h0 + Math.floor(li / sgs)] = inclusive[li];
-  return xs.map((x, li) => {
+  let total = 0;
+  for (let li = 0; li < WG; li++) {
     const mySg = Math.floor(li / sgs);
     let before = 0;
-    let total = 0;
+    total = 0;
     for (let b = 0; b < nsg; b += sgs) {
       // subgroupAdd over the lanes sgi = 0 .. sgs - 1 of this invocation's subgroup.
       for (let sgi = 0; sgi < sgs; sgi++) {
@@ -221,8 +228,9 @@ function scanSubgroups(wg: Workgroup, xs: number[], half: number, WG: number, sg
         total = u32(total + v);
       }
     }
-    return [u32(before + inclusive[li] - x), total];
-  });
+    excl[li] = u32(before + inclusive[li] - xs[li]);
+  }
+  return total;
 }
 
 function placeSymbols(wg: Workgroup, I: Invocation, slot: number, count: number, u: number): void {
@@ -356,13 +364,23 @@ export function runKernel(k: KernelInput, config: KernelConfig, grid: number, ou
   const staged = config.path === 'staged';
   const useSubgroups = config.subgroups && subgroupSize > 0;
   let err = 0;
+  // Workgroup memory and invocations, reset at each workgroup's start as WGSL zero-initialises them.
+  const wg: Workgroup = { lut: new Uint32Array(MAX_LUT_WORDS), mtab: new Uint32Array(MULTI_ENTRIES), scanBuf: new Uint32Array(4 * WG), stage: new Uint32Array(config.stageWords) };
+  const inv: Invocation[] = [];
+  for (let li = 0; li < WG; li++) inv.push(new Invocation(k, wg));
+  const counts = new Uint32Array(WG * R);
+  const conts = new Uint32Array(WG * R);
+  const mine = new Uint32Array(WG);
+  const excl = new Uint32Array(WG);
   for (let w = 0; w < grid; w++) {
-    const wg: Workgroup = { lut: new Uint32Array(MAX_LUT_WORDS), mtab: new Uint32Array(MULTI_ENTRIES), scanBuf: new Uint32Array(4 * WG), stage: new Uint32Array(config.stageWords) };
+    wg.lut.fill(0);
+    wg.scanBuf.fill(0);
+    wg.stage.fill(0);
     const lw = Math.min(Pm[P.lutWords], MAX_LUT_WORDS);
-    for (let i = 0; i < lw; i++) wg.lut[i] = inp[i];
-    for (let i = 0; i < MULTI_ENTRIES; i++) wg.mtab[i] = inp[Math.min(Pm[P.mtabOff] + i, inp.length - 1)];
-    const inv: Invocation[] = [];
-    for (let li = 0; li < WG; li++) inv.push(new Invocation(k, wg));
+    wg.lut.set(inp.subarray(0, lw));
+    if (Pm[P.mtabOff] + MULTI_ENTRIES <= inp.length) wg.mtab.set(inp.subarray(Pm[P.mtabOff], Pm[P.mtabOff] + MULTI_ENTRIES));
+    else for (let i = 0; i < MULTI_ENTRIES; i++) wg.mtab[i] = inp[Math.min(Pm[P.mtabOff] + i, inp.length - 1)];
+    for (const I of inv) I.reset();
     let half = 0;
     for (let b = w; b < Pm[P.nBlocks]; b += Pm[P.gridStride]) {
       const blockBase = inp[Pm[P.posOff] + b];
@@ -370,12 +388,7 @@ export function runKernel(k: KernelInput, config: KernelConfig, grid: number, ou
       const cnt = blockEnd - blockBase;
       const needed = (4 - ((Pm[P.outByte0] + blockEnd) & 3)) & 3;
       const blockCont = Math.min(needed, Pm[P.elemLimit] - Math.min(blockEnd, Pm[P.elemLimit]));
-      const counts: number[][] = [];
-      const conts: number[][] = [];
-      const mine: number[] = [];
       for (let li = 0; li < WG; li++) {
-        const c: number[] = [];
-        const cc: number[] = [];
         let sum = 0;
         for (let kk = 0; kk < R; kk++) {
           const tb = li * R + kk;
@@ -385,34 +398,32 @@ export function runKernel(k: KernelInput, config: KernelConfig, grid: number, ou
             cont = staged ? (tb === Pm[P.T] - 1 ? blockCont : 0) : CONTINUATION;
             x = inv[li].decodeThread(b * Pm[P.T] + tb, kk, cont);
           }
-          c.push(x);
-          cc.push(cont);
+          counts[li * R + kk] = x;
+          conts[li * R + kk] = cont;
           sum = u32(sum + x);
         }
-        counts.push(c);
-        conts.push(cc);
-        mine.push(sum);
+        mine[li] = sum;
       }
-      const sc = useSubgroups ? scanSubgroups(wg, mine, half, WG, subgroupSize) : scanWorkgroup(wg, mine, half, WG);
+      const total = useSubgroups ? scanSubgroups(wg, mine, half, WG, subgroupSize, excl) : scanWorkgroup(wg, mine, half, WG, excl);
       half = 1 - half;
-      if (sc[0][1] !== cnt) inv[0].flags |= FLAG_POSITION;
+      if (total !== cnt) inv[0].flags |= FLAG_POSITION;
       if (staged) {
         const h = (Pm[P.outByte0] + blockBase) & 15;
         for (let li = 0; li < WG; li++) {
-          let u = h + sc[li][0];
+          let u = h + excl[li];
           for (let kk = 0; kk < R; kk++) {
-            placeSymbols(wg, inv[li], kk, counts[li][kk] + conts[li][kk], u);
-            u += counts[li][kk];
+            placeSymbols(wg, inv[li], kk, counts[li * R + kk] + conts[li * R + kk], u);
+            u += counts[li * R + kk];
           }
         }
         const chunks = (h + cnt + blockCont + 15) >>> 4;
         for (let li = 0; li < WG; li++) for (let j = li; j < chunks; j += WG) writeChunk(k, wg, out, j, h, cnt, blockBase);
       } else {
         for (let li = 0; li < WG; li++) {
-          let o = u32(blockBase + sc[li][0]);
+          let o = u32(blockBase + excl[li]);
           for (let kk = 0; kk < R; kk++) {
-            writeDirect(k, inv[li], out, kk, counts[li][kk], o);
-            o = u32(o + counts[li][kk]);
+            writeDirect(k, inv[li], out, kk, counts[li * R + kk], o);
+            o = u32(o + counts[li * R + kk]);
           }
         }
       }
