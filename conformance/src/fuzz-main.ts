@@ -1,5 +1,6 @@
 /**
- * `npm run fuzz -- --iterations N [--seed S] [--out DIR]`: mutation fuzzing across every decoder available here.
+ * `npm run fuzz -- --iterations N [--seed S] [--out DIR] [--decoders a,b]`: mutation fuzzing across every decoder
+ * available here (or only the named ones; the reference always runs).
  * Writes failing inputs to DIR (default .cache/fuzz-failures) so they can become invalid test vectors.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -71,7 +72,10 @@ async function main() {
   const outDir = outIdx >= 0 ? args[outIdx + 1] : '.cache/fuzz-failures';
   const vectors = loadVectors();
   const corpus = vectors.valid.filter((v) => v.stream.length <= 64 * 1024).map((v) => ({ name: v.name, stream: v.stream, decoded: v.decoded }));
-  const targets = await optionalTargets();
+  // --decoders a,b: fuzz only these decoders (the reference always runs, as the judge).
+  const decodersIdx = args.indexOf('--decoders');
+  const only = decodersIdx >= 0 ? new Set(args[decodersIdx + 1].split(',')) : undefined;
+  const targets = (await optionalTargets()).filter((t) => !only || only.has(t.name));
   console.log(`fuzz: ${iterations} mutations, seed ${seed}, ${corpus.length} base streams, decoders: reference, ${targets.map((t) => t.name).join(', ')}`);
   const stats = await fuzz({
     iterations,

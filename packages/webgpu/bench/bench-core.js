@@ -80,13 +80,13 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /**
  * Times kernels side by side on one device: `entries` = [{ label, backend, crc? }] (backends sharing the device; crc:
  * record the GPU content CRC with the decode). Each is checked once (decodeInto with the content CRC), then timed in
- * `rounds` alternating rounds of `iterations` back-to-back decodes; the copy kernel too. Returns rows with the
- * median ms per decode and MB/s of FP8 output.
+ * `rounds` alternating rounds of `iterations` back-to-back decodes; the copy kernel too. Input: `stream` (encoded,
+ * n elements), else `data` or weight-like bytes, encoded here. Returns rows with the median ms per decode and MB/s
+ * of FP8 output.
  */
-export async function runCompare(device, entries, { n = 1 << 24, iterations = 5, rounds = 5, T = 512, data, log = console.log } = {}) {
+export async function runCompare(device, entries, { n = 1 << 24, iterations = 5, rounds = 5, T = 512, data, stream: encoded, log = console.log } = {}) {
   const STORAGE = 128, COPY_SRC = 4, COPY_DST = 8;
-  const fp8 = data ?? weightLikeFp8(n);
-  const stream = encode(fp8, { threadsPerBlock: T });
+  const stream = encoded ?? encode(data ?? weightLikeFp8(n), { threadsPerBlock: T });
   const size = Math.ceil(n / 16) * 16;
   const out = device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
   const ups = [];
