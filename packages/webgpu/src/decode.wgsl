@@ -94,19 +94,18 @@ var<workgroup> stage: array<atomic<u32>, STAGE_WORDS>;
 var<workgroup> sgLayoutBad: atomic<u32>;
 var<workgroup> sgUse: u32;
 
-// Per-invocation state lives in function-scope variables passed by pointer (module-scope private variables were
-// markedly slower on SwiftShader): the scratch (9 words per ECF8 thread slot), the phase-C flags, and per decoded
-// thread the bit reader and the nibble sink.
-alias Scratch = array<u32, SCRATCH_WORDS>;
-struct Decoder {
-  ra: u32,        // the next 128 bits of the window, first bit most significant in ra; zeros shift in
-  rb: u32,
-  rc: u32,
-  rd: u32,
-  sinkCur: u32,   // the scratch word being filled
-  sinkFill: u32,  // its fill level in bits
-  sinkAt: u32,    // the scratch word it goes to
-}
+// Per-invocation state.
+var<private> scratch: array<u32, SCRATCH_WORDS>;
+var<private> flags: u32;
+// The bit reader: the next 128 bits of the window, first bit most significant in `ra`; zeros shift in.
+var<private> ra: u32;
+var<private> rb: u32;
+var<private> rc: u32;
+var<private> rd: u32;
+// The nibble sink: the word being filled, its fill level in bits, the scratch word it goes to.
+var<private> sinkCur: u32;
+var<private> sinkFill: u32;
+var<private> sinkAt: u32;
 
 fn bswap(x: u32) -> u32 {
   return (x << 24u) | ((x & 0xff00u) << 8u) | ((x >> 8u) & 0xff00u) | (x >> 24u);
@@ -133,45 +132,45 @@ fn gapOf(t: u32) -> u32 {
 }
 
 // Consumes k bits (0..16).
-fn readerSkip(d: ptr<function, Decoder>, k: u32) {
-  (*d).ra = funnel((*d).rb, (*d).ra, k);
-  (*d).rb = funnel((*d).rc, (*d).rb, k);
-  (*d).rc = funnel((*d).rd, (*d).rc, k);
-  (*d).rd = (*d).rd << k;
+fn readerSkip(k: u32) {
+  ra = funnel(rb, ra, k);
+  rb = funnel(rc, rb, k);
+  rc = funnel(rd, rc, k);
+  rd = rd << k;
 }
 
 // Appends the nb / 4 symbols in the low nb bits of s (4 <= nb <= 20) to the scratch.
-fn sinkAppend(d: ptr<function, Decoder>, scratch: ptr<function, Scratch>, s: u32, nb: u32) {
-  let v = (*d).sinkCur | (s << (*d).sinkFill);
-  if ((*d).sinkFill + nb >= 32u) {
-    (*scratch)[min((*d).sinkAt, SCRATCH_WORDS - 1u)] = v;
-    (*d).sinkAt += 1u;
-    (*d).sinkCur = s >> (32u - (*d).sinkFill);
+fn sinkAppend(s: u32, nb: u32) {
+  let v = sinkCur | (s << sinkFill);
+  if (sinkFill + nb >= 32u) {
+    scratch[min(sinkAt, SCRATCH_WORDS - 1u)] = v;
+    sinkAt += 1u;
+    sinkCur = s >> (32u - sinkFill);  // sinkFill >= 12 here
   } else {
-    (*d).sinkCur = v;
+    sinkCur = v;
   }
-  (*d).sinkFill = ((*d).sinkFill + nb) & 31u;
+  sinkFill = (sinkFill + nb) & 31u;
 }
 
 // One symbol through the §6 table cascade at the reader's position; returns its code length.
-fn cascadeStep(d: ptr<function, Decoder>, scratch: ptr<function, Scratch>) -> u32 {
-  let w = (*d).ra >> 16u;
+fn cascadeStep() -> u32 {
+  let w = ra >> 16u;
   var x = lutByte(w >> 8u);
   if (x >= 240u) {
     x = lutByte(256u * (256u - x) + (w & 0xffu));
   }
   let k = lutByte(P.lenOff + x);
-  sinkAppend(d, scratch, x, 4u);
-  readerSkip(d, k);
+  sinkAppend(x, 4u);
+  readerSkip(k);
   return k;
 }
 
 // One careful step at position p < limit (the window's last bits, and codes longer than MULTI_BITS): the symbols of
 // the multi-symbol entry that start before `limit`, or one symbol through the §6 cascade. Returns the bits consumed.
-fn decodeStep(d: ptr<function, Decoder>, scratch: ptr<function, Scratch>, p: u32, limit: u32) -> u32 {
-  let e = mtab[(*d).ra >> (32u - MULTI_BITS)];
+fn decodeStep(p: u32, limit: u32) -> u32 {
+  let e = mtab[ra >> (32u - MULTI_BITS)];
   if (e == 0u) {
-    return cascadeStep(d, scratch);
+    return cascadeStep();
   }
   var k = 0u;
   var s = 0u;
@@ -191,14 +190,14 @@ fn decodeStep(d: ptr<function, Decoder>, scratch: ptr<function, Scratch>, p: u32
     }
     s = (e >> 12u) & ((1u << nb) - 1u);  // nb <= 16: the entry's last symbol is left out
   }
-  sinkAppend(d, scratch, s, nb);
-  readerSkip(d, k);
+  sinkAppend(s, nb);
+  readerSkip(k);
   return k;
 }
 
 // Phase 1 for chunk-relative ECF8 thread t in scratch slot `slot`: decode once, check the gap chain (§8.3), then
 // decode `cont` continuation codes. Returns the count c_t (continuation codes not included).
-fn decodeThread(scratch: ptr<function, Scratch>, flags: ptr<function, u32>, t: u32, slot: u32, cont: u32) -> u32 {
+fn decodeThread(t: u32, slot: u32, cont: u32) -> u32 {
   if (64u * t >= P.bitsRel) {
     return 0u;  // dead: owns nothing (§7)
   }
@@ -206,42 +205,48 @@ fn decodeThread(scratch: ptr<function, Scratch>, flags: ptr<function, u32>, t: u
   let limit = min(64u, left);
   let gap = gapOf(t);
   if (t == 0u && P.firstChunk == 1u && gap != 0u) {
-    *flags |= 1u;
+    flags |= 1u;
   }
   let last = max(P.expEnd, P.expOff + 1u) - 1u;
   let base = P.expOff + 2u * t;
-  var d = Decoder(bswap(inp[min(base, last)]), bswap(inp[min(base + 1u, last)]), bswap(inp[min(base + 2u, last)]), bswap(inp[min(base + 3u, last)]), 0u, 0u, SLOT_WORDS * slot);
-  readerSkip(&d, gap);
+  ra = bswap(inp[min(base, last)]);
+  rb = bswap(inp[min(base + 1u, last)]);
+  rc = bswap(inp[min(base + 2u, last)]);
+  rd = bswap(inp[min(base + 3u, last)]);
+  readerSkip(gap);
+  sinkCur = 0u;
+  sinkFill = 0u;
+  sinkAt = SLOT_WORDS * slot;
   var p = gap;
   // Main loop: while a whole lookup lies before the limit, take every symbol of the entry.
   while (p + MULTI_BITS <= limit) {
-    let e = mtab[d.ra >> (32u - MULTI_BITS)];
+    let e = mtab[ra >> (32u - MULTI_BITS)];
     if (e == 0u) {
-      p += cascadeStep(&d, scratch);
+      p += cascadeStep();
       continue;
     }
-    sinkAppend(&d, scratch, e >> 12u, (e >> 3u) & 0x1cu);
-    readerSkip(&d, e & 15u);
+    sinkAppend(e >> 12u, (e >> 3u) & 0x1cu);
+    readerSkip(e & 15u);
     p += e & 15u;
   }
   while (p < limit) {
-    p += decodeStep(&d, scratch, p, limit);
+    p += decodeStep(p, limit);
   }
-  let count = (32u * (d.sinkAt - SLOT_WORDS * slot) + d.sinkFill) >> 2u;
+  let count = (32u * (sinkAt - SLOT_WORDS * slot) + sinkFill) >> 2u;
   // Gap chain: where the next live window starts decoding, or `bits` for the last live thread.
   var expected = left;
   if (left > 64u) {
     expected = 64u + gapOf(t + 1u);
   }
   if (p != expected) {
-    *flags |= 1u;
+    flags |= 1u;
   }
   // Continuation codes (p <= 79 here, so 3 codes of <= 16 bits lie in the 128 loaded bits).
   for (var i = 0u; i < cont; i++) {
-    cascadeStep(&d, scratch);
+    cascadeStep();
   }
-  if (d.sinkFill != 0u) {
-    (*scratch)[min(d.sinkAt, SCRATCH_WORDS - 1u)] = d.sinkCur;
+  if (sinkFill != 0u) {
+    scratch[min(sinkAt, SCRATCH_WORDS - 1u)] = sinkCur;
   }
   return count;
 }
@@ -287,7 +292,7 @@ fn scanSubgroups(x: u32, li: u32, half: u32, sgi: u32, sgs: u32) -> vec2<u32> {
 }
 
 // 3a: ORs `count` symbols of scratch slot `slot` into the staging buffer from nibble u.
-fn placeSymbols(scratch: ptr<function, Scratch>, slot: u32, count: u32, u: u32) {
+fn placeSymbols(slot: u32, count: u32, u: u32) {
   if (count == 0u) {
     return;
   }
@@ -296,7 +301,7 @@ fn placeSymbols(scratch: ptr<function, Scratch>, slot: u32, count: u32, u: u32) 
   let nout = ((u + count - 1u) >> 3u) - (u >> 3u) + 1u;
   var prev = 0u;
   for (var j = 0u; j < nout; j++) {
-    let cw = select(0u, (*scratch)[min(SLOT_WORDS * slot + j, SCRATCH_WORDS - 1u)], j < m);
+    let cw = select(0u, scratch[min(SLOT_WORDS * slot + j, SCRATCH_WORDS - 1u)], j < m);
     atomicOr(&stage[min((u >> 3u) + j, STAGE_WORDS - 1u)], funnel(prev, cw, sh));
     prev = cw;
   }
@@ -409,7 +414,7 @@ fn nibbleBytes(ni: i32) -> u32 {
 
 // 3b: scratch slot `slot` (a thread with `count` elements from chunk element e, then its continuation) writes the
 // words it owns, a word at a time: 4 symbols from its scratch merged with 4 nibbles of the nibble section.
-fn writeDirect(scratch: ptr<function, Scratch>, slot: u32, count: u32, e: u32) {
+fn writeDirect(slot: u32, count: u32, e: u32) {
   if (count == 0u) {
     return;
   }
@@ -427,8 +432,8 @@ fn writeDirect(scratch: ptr<function, Scratch>, slot: u32, count: u32, e: u32) {
       let si = we - i32(e);
       let sh = u32(4 * (si & 7));
       let wi = SLOT_WORDS * slot + u32(max(si, 0) >> 3);
-      let s0 = (*scratch)[min(wi, SCRATCH_WORDS - 1u)];
-      let s1 = (*scratch)[min(wi + 1u, SCRATCH_WORDS - 1u)];
+      let s0 = scratch[min(wi, SCRATCH_WORDS - 1u)];
+      let s1 = scratch[min(wi + 1u, SCRATCH_WORDS - 1u)];
       var x = (s0 >> sh) | ((s1 << 1u) << (31u - sh));
       if (si < 0) {
         x = s0 << u32(-4 * si);  // the output's first word: element 0 is its byte -si
@@ -466,8 +471,7 @@ fn decodeMain(wid: u32, li: u32, sgi: u32, sgs: u32) {
     sgUse = select(0u, 1u, SUBGROUPS && atomicLoad(&sgLayoutBad) == 0u);
   }
   let useSubgroups = workgroupUniformLoad(&sgUse) == 1u;
-  var flags = 0u;
-  var scratch: Scratch;
+  flags = 0u;
 
   var half = 0u;
   for (var b = wid; b < P.nBlocks; b += P.gridStride) {
@@ -486,7 +490,7 @@ fn decodeMain(wid: u32, li: u32, sgi: u32, sgs: u32) {
       var cont = 0u;
       if (tb < P.T) {
         cont = select(select(0u, blockCont, tb == P.T - 1u), CONTINUATION, !STAGED);
-        c = decodeThread(&scratch, &flags, b * P.T + tb, k, cont);
+        c = decodeThread(b * P.T + tb, k, cont);
       }
       counts[k] = c;
       conts[k] = cont;
@@ -506,7 +510,7 @@ fn decodeMain(wid: u32, li: u32, sgi: u32, sgs: u32) {
       let h = (P.outByte0 + blockBase) & 15u;
       var u = h + sc.x;
       for (var k = 0u; k < R; k++) {
-        placeSymbols(&scratch, k, counts[k] + conts[k], u);
+        placeSymbols(k, counts[k] + conts[k], u);
         u += counts[k];
       }
       workgroupBarrier();
@@ -517,7 +521,7 @@ fn decodeMain(wid: u32, li: u32, sgi: u32, sgs: u32) {
     } else {
       var o = blockBase + sc.x;
       for (var k = 0u; k < R; k++) {
-        writeDirect(&scratch, k, counts[k], o);
+        writeDirect(k, counts[k], o);
         o += counts[k];
       }
     }

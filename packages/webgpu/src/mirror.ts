@@ -53,8 +53,7 @@ interface Workgroup {
   stage: Uint32Array;
 }
 
-/** Per-invocation state of decode.wgsl (scratch, flags, and the reader and sink of the thread being decoded) and the
- *  functions that use it. */
+/** Per-invocation state of decode.wgsl (its `var<private>`s) and the functions that use it. */
 class Invocation {
   scratch = new Uint32Array(SCRATCH_WORDS);
   flags = 0;
