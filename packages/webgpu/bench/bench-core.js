@@ -1,9 +1,9 @@
 /**
- * The decode benchmark, runnable in Node (bench.mjs) and in a browser page (bench.mjs --browser): ECF8 decode
- * throughput of the WebGPU kernel vs a plain copy kernel that writes the same number of output bytes, on the same
- * device. Both are timed as K back-to-back dispatches in one submission, waiting for onSubmittedWorkDone (no
- * timestamp queries: compatibility-mode adapters often lack them). Also times the one-shot decode() path
- * (validation + upload + decode + read-back + CRC) for reference.
+ * The decode benchmark, runnable in Node (bench.mjs), in a browser page (bench.mjs --browser) and bundled on a GPU
+ * machine (gpu-bench.mjs): ECF8 decode throughput of the WebGPU kernel vs a plain copy kernel that writes the same
+ * number of output bytes, on the same device. Both are timed as K back-to-back dispatches in one submission, waiting
+ * for onSubmittedWorkDone (no timestamp queries: compatibility-mode adapters often lack them). runBench also times
+ * the one-shot decode() path; runCompare times several kernels (e.g. today's and the previous one) side by side.
  */
 import { encode, crc32c } from '@ecf8/core';
 
@@ -41,6 +41,78 @@ export function weightLikeFp8(n, seed = 1) {
   return out;
 }
 
+/** A copy kernel writing `bytes` bytes (a multiple of 16) with vec4<u32> loads and stores, bound in pieces that fit
+ *  the device's binding limit. Returns `record(encoder)` and `destroy()`. */
+export function makeCopy(device, bytes) {
+  const STORAGE = 128, COPY_DST = 8;
+  const src = device.createBuffer({ size: bytes, usage: STORAGE | COPY_DST });
+  const dst = device.createBuffer({ size: bytes, usage: STORAGE });
+  const module = device.createShaderModule({ code: COPY_WGSL });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const piece = Math.max(1 << 16, Math.floor(Math.min(device.limits.maxStorageBufferBindingSize, 1 << 30) / 4096) * 4096);
+  const parts = [];
+  for (let at = 0; at < bytes; at += piece) {
+    const size = Math.min(piece, bytes - at);
+    const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src, offset: at, size } }, { binding: 1, resource: { buffer: dst, offset: at, size } }] });
+    const groups = Math.ceil(size / 16 / 256);
+    const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
+    parts.push({ group, gx, gy: Math.ceil(groups / gx) });
+  }
+  return {
+    record(enc) {
+      for (const p of parts) {
+        const pass = enc.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, p.group);
+        pass.dispatchWorkgroups(p.gx, p.gy);
+        pass.end();
+      }
+    },
+    destroy() {
+      src.destroy();
+      dst.destroy();
+    },
+  };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Times kernels side by side on one device: `entries` = [{ label, backend, crc? }] (backends sharing the device; crc:
+ * record the GPU content CRC with the decode). Each is checked once (decodeInto with the content CRC), then timed in
+ * `rounds` alternating rounds of `iterations` back-to-back decodes; the copy kernel too. Input: `stream` (encoded,
+ * n elements), else `data` or weight-like bytes, encoded here. Returns rows with the median ms per decode and MB/s
+ * of FP8 output.
+ */
+export async function runCompare(device, entries, { n = 1 << 24, iterations = 5, rounds = 5, T = 512, data, stream: encoded, log = console.log } = {}) {
+  const STORAGE = 128, COPY_SRC = 4, COPY_DST = 8;
+  const stream = encoded ?? encode(data ?? weightLikeFp8(n), { threadsPerBlock: T });
+  const size = Math.ceil(n / 16) * 16;
+  const out = device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
+  const ups = [];
+  for (const e of entries) {
+    const up = await e.backend.upload(stream);
+    await up.decodeInto(out, 0, { verifyContent: true });
+    ups.push(up);
+  }
+  const copy = makeCopy(device, size);
+  const kernels = [
+    ...entries.map((e, i) => ({ label: e.label, record: (enc) => ups[i].encode(enc, out, 0, e.crc ? { verifyContent: true } : undefined) })),
+    { label: 'copy kernel (same output size)', record: copy.record },
+  ];
+  for (const k of kernels) await timeSubmits(device, k.record, 1); // warm-up
+  const times = kernels.map(() => []);
+  for (let r = 0; r < rounds; r++) for (const [i, k] of kernels.entries()) times[i].push(await timeSubmits(device, k.record, iterations));
+  const mbs = (ms) => n / 1e6 / (ms / 1e3);
+  const rows = kernels.map((k, i) => ({ label: k.label, ms: median(times[i]), MBps: mbs(median(times[i])), allMs: times[i] }));
+  log(`${n} FP8 elements, T=${T}, ratio ${(n / stream.length).toFixed(3)}, ${iterations} decodes x ${rounds} alternating rounds (median)`);
+  for (const r of rows) log(`  ${r.label.padEnd(44)} ${r.ms.toFixed(2).padStart(9)} ms  ${r.MBps.toFixed(0).padStart(8)} MB/s  (${(r.ms / rows[0].ms).toFixed(2)}x the first's time)`);
+  ups.forEach((u) => u.destroy());
+  copy.destroy();
+  out.destroy();
+  return { elements: n, threadsPerBlock: T, ratio: n / stream.length, rows };
+}
+
 async function timeSubmits(device, record, iterations) {
   const enc = device.createCommandEncoder();
   for (let k = 0; k < iterations; k++) record(enc);
@@ -64,23 +136,9 @@ export async function runBench(backend, { n = 1 << 24, iterations = 10, T = 512,
   const decodeMs = await timeSubmits(device, (enc) => up.encode(enc, out, 0), 1);
   const decodeMsK = await timeSubmits(device, (enc) => up.encode(enc, out, 0), iterations);
 
-  const src = device.createBuffer({ size: out.size, usage: STORAGE | COPY_DST });
-  const dst = device.createBuffer({ size: out.size, usage: STORAGE });
-  const module = device.createShaderModule({ code: COPY_WGSL });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-  const groups = Math.ceil(out.size / 16 / 256);
-  const gx = Math.min(groups, 65535);
-  const gy = Math.ceil(groups / gx);
-  const copy = (enc) => {
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-  };
-  await timeSubmits(device, copy, 1);
-  const copyMs = await timeSubmits(device, copy, iterations);
+  const copier = makeCopy(device, out.size);
+  await timeSubmits(device, copier.record, 1);
+  const copyMs = await timeSubmits(device, copier.record, iterations);
 
   const t0 = performance.now();
   const bytes = await backend.decode(stream);
@@ -111,7 +169,6 @@ export async function runBench(backend, { n = 1 << 24, iterations = 10, T = 512,
   log(`one-shot decode() incl. validation, upload, read-back, CRC: ${oneShotMs.toFixed(1)} ms  ${res.oneShotDecodeMBps.toFixed(0)} MB/s`);
   up.destroy();
   out.destroy();
-  src.destroy();
-  dst.destroy();
+  copier.destroy();
   return res;
 }

@@ -1,11 +1,11 @@
 /// <reference types="@webgpu/types" />
 /**
  * The WebGPU decoding backend: host-side validation (spec §11.2 phases A and B, by @ecf8/core, before anything
- * touches the GPU), chunk planning (src/plan.ts), upload, one compute pass per chunk of decode.wgsl, and the
- * phase-C error word read back and reported with the spec's precedence.
+ * touches the GPU), chunk planning (src/plan.ts), upload, one compute pass per chunk of decode.wgsl (its shape chosen
+ * from the device's limits and features, src/kernel.ts), the GPU content CRC (src/crc.ts), and the phase-C error word
+ * and CRC words read back and reported with the spec's precedence.
  */
 import {
-  buildDecodeTables,
   checkOutputRoom,
   ErrorCode,
   fail,
@@ -17,56 +17,42 @@ import {
   type Ecf8Backend,
   type ParsedStream,
 } from '@ecf8/core';
-import shaderSource from './decode.wgsl?raw';
+import { GpuCrc, MAX_CRC_SEGMENTS, type CrcPlan } from './crc.js';
 import { openDevice, type DeviceOptions } from './gpu.js';
-import { chunkTarget, planChunks, PARAM_WORDS, type Chunk } from './plan.js';
+import { decodeShader, kernelConfig, pipelineConstants, type KernelConfig } from './kernel.js';
+import { planChunks } from './plan.js';
+import { buildKernelTables } from './tables.js';
+import { BUF, checkTargetBuffer, CRC_RESULT_OFFSET, RESULT_BYTES, UploadedStream, type DecodeHost, type DecodePipeline, type UploadedChunk } from './uploaded.js';
 
-// WebGPU enum values (numeric so that the package does not depend on the GPU* globals being installed in Node).
-const BUF = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
+export { UploadedStream } from './uploaded.js';
+
 const STAGE_COMPUTE = 4;
 const MAP_READ = 1;
 const FLAG_GAP = 1;
 const FLAG_POSITION = 2;
-/** Workgroup memory of the kernel besides the scan: the tables (9 * 256 bytes). */
-const LUT_BYTES = 576 * 4;
 
 export interface WebGpuBackendOptions extends DeviceOptions {
   /** Use this device (the caller keeps ownership; dispose() does not destroy it). Default: open one. */
   device?: GPUDevice;
   /** Backend name in the core registry. Default 'webgpu'. */
   name?: string;
-  /** Cap on invocations per workgroup (default: the device limit). ECF8 blocks larger than this are run with
-   *  T / workgroupSize ECF8 threads per invocation. */
+  /** Cap on invocations per workgroup (default: the device limit; never below T / 8). ECF8 blocks larger than the
+   *  workgroup are run with T / workgroupSize ECF8 threads per invocation. */
   maxWorkgroupSize?: number;
   /** Cap on ECF8 blocks per dispatch (a multiple of 8). Streams are split at block boundaries anyway where the
    *  device's binding size or workgroup count limits require; tests use this to force splitting. */
   maxBlocksPerDispatch?: number;
+  /** Cap on workgroups per dispatch (default 2048); each workgroup decodes every grid-th block. Tests use a small
+   *  value to make workgroups decode several blocks. */
+  maxWorkgroupsPerDispatch?: number;
 }
 
 export interface WebGpuDecodeOptions extends DecodeOptions {
   /**
-   * For decodeInto/decodeToBuffer: read the decoded bytes back and verify content_crc32c (spec §10). Default false:
-   * the output stays on the GPU and only the metadata checksum and the phase-C checks (gap chain, positions) are
-   * verified. decode() always verifies the content checksum unless `verifyChecksums` is false.
+   * For decodeInto/decodeToBuffer: verify content_crc32c (spec §10) with the CRC-32C computed on the GPU (nothing
+   * but a few words is read back). Default true; `verifyChecksums: false` turns off both checksums.
    */
   verifyContent?: boolean;
-}
-
-interface Pipeline {
-  pipeline: GPUComputePipeline;
-  layout: GPUBindGroupLayout;
-  workgroupSize: number;
-}
-
-interface UploadedChunk {
-  chunk: Chunk;
-  input: GPUBuffer;
-}
-
-interface Enqueued {
-  encoder: GPUCommandEncoder;
-  err: GPUBuffer;
-  temporaries: GPUBuffer[];
 }
 
 const roundup4 = (x: number) => Math.ceil(x / 4) * 4;
@@ -76,8 +62,13 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
   readonly name: string;
   private readonly options: WebGpuBackendOptions;
   private opened?: Promise<{ device: GPUDevice; adapterInfo: string; owned: boolean }>;
-  private readonly pipelines = new Map<number, Pipeline>();
+  private readonly pipelines = new Map<string, DecodePipeline>();
+  private readonly crcs = new WeakMap<GPUDevice, GpuCrc>();
   private lostReason?: string;
+  private readonly host: DecodeHost = {
+    crc: (device) => this.crcFor(device),
+    submit: (device, encoder, result, parsed, verify, crc, temporaries) => this.submit(device, encoder, result, parsed, verify, crc, temporaries).then(() => undefined),
+  };
 
   constructor(options: WebGpuBackendOptions = {}) {
     this.options = options;
@@ -131,21 +122,21 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     }
   }
 
-  /** Invocations per workgroup used for streams with `T` threads per block. */
-  workgroupSizeFor(device: GPUDevice, T: number): number {
-    const l = device.limits;
-    const storageCap = Math.floor((l.maxComputeWorkgroupStorageSize - LUT_BYTES) / 8);
-    let wg = Math.min(T, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX, storageCap, this.options.maxWorkgroupSize ?? Infinity);
-    // At least 8 invocations: Mesa's llvmpipe (8-wide SIMD) miscompiles this kernel for 1-, 2- and 4-wide
-    // workgroups, and tiny workgroups are slow everywhere. Blocks with T < 8 leave invocations T.. idle.
-    wg = 2 ** Math.floor(Math.log2(Math.max(8, wg)));
-    return wg;
+  /** The decode kernel's shape for streams with `T` threads per block on `device` (from its limits and features). */
+  kernelFor(device: GPUDevice, T: number): KernelConfig {
+    return kernelConfig(device.limits, T, device.features.has('subgroups'), this.options.maxWorkgroupSize);
   }
 
-  /** The compute pipeline for `T` threads per block; created once per workgroup size and cached. */
-  private pipelineFor(device: GPUDevice, T: number): Pipeline {
-    const wg = this.workgroupSizeFor(device, T);
-    let p = this.pipelines.get(wg);
+  /** Invocations per workgroup used for streams with `T` threads per block. */
+  workgroupSizeFor(device: GPUDevice, T: number): number {
+    return this.kernelFor(device, T).workgroupSize;
+  }
+
+  /** The compute pipeline for `T` threads per block; created once per kernel shape and cached. */
+  private pipelineFor(device: GPUDevice, T: number): DecodePipeline {
+    const config = this.kernelFor(device, T);
+    const key = JSON.stringify(config);
+    let p = this.pipelines.get(key);
     if (!p) {
       const layout = device.createBindGroupLayout({
         label: 'ecf8-decode',
@@ -154,18 +145,25 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
           { binding: 1, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage' } },
           { binding: 2, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
           { binding: 3, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
+          { binding: 4, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } },
         ],
       });
-      const module = device.createShaderModule({ label: 'ecf8-decode.wgsl', code: shaderSource });
+      const module = device.createShaderModule({ label: 'ecf8-decode.wgsl', code: decodeShader(config.subgroups) });
       const pipeline = device.createComputePipeline({
-        label: `ecf8-decode-wg${wg}`,
+        label: `ecf8-decode-${config.path}-wg${config.workgroupSize}-r${config.threadsPerInvocation}${config.subgroups ? '-subgroups' : ''}`,
         layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main', constants: { WG: wg } },
+        compute: { module, entryPoint: 'main', constants: pipelineConstants(config) },
       });
-      p = { pipeline, layout, workgroupSize: wg };
-      this.pipelines.set(wg, p);
+      p = { pipeline, layout, config };
+      this.pipelines.set(key, p);
     }
     return p;
+  }
+
+  private crcFor(device: GPUDevice): GpuCrc {
+    let c = this.crcs.get(device);
+    if (!c) this.crcs.set(device, (c = new GpuCrc(device)));
+    return c;
   }
 
   /**
@@ -183,29 +181,32 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     return { parsed, pos };
   }
 
-  /** Records the chunk dispatches that decode `parsed` into `target` at byte `offset`. */
-  private enqueue(device: GPUDevice, parsed: ParsedStream, pos: Float64Array, target: GPUBuffer, offset: number): Enqueued {
+  /** Runs `f` (GPU calls) inside validation and out-of-memory error scopes and reports what they caught. */
+  private async scoped<T>(device: GPUDevice, f: () => T): Promise<T> {
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
+    let result: T | undefined;
+    let thrown: unknown;
     try {
-      const up = this.uploadParsed(device, parsed, pos);
-      const encoder = device.createCommandEncoder({ label: 'ecf8-decode' });
-      up.encode(encoder, target, offset);
-      return { encoder, err: up.errors, temporaries: up.buffers() };
+      result = f();
     } catch (e) {
-      void device.popErrorScope();
-      void device.popErrorScope();
-      throw e;
+      thrown = e;
     }
+    const oom = await device.popErrorScope();
+    const validation = await device.popErrorScope();
+    if (thrown !== undefined) throw thrown;
+    if (oom) fail(ErrorCode.LIMIT_EXCEEDED, `${this.name}: out of GPU memory: ${oom.message}`);
+    if (validation) throw new Error(`${this.name}: WebGPU validation error: ${validation.message}`);
+    return result as T;
   }
 
   /** Uploads a validated stream: one input buffer per chunk. */
   private uploadParsed(device: GPUDevice, parsed: ParsedStream, pos: Float64Array): UploadedStream {
     const { layout } = parsed;
-    const errors = device.createBuffer({ label: 'ecf8-errors', size: 16, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
-    if (layout.nBlocks === 0) return new UploadedStream(this, device, parsed, undefined, [], errors);
+    const errors = device.createBuffer({ label: 'ecf8-result', size: RESULT_BYTES, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
+    if (layout.nBlocks === 0) return new UploadedStream(this.host, device, parsed, undefined, [], errors);
     const p = this.pipelineFor(device, layout.threadsPerBlock);
-    const tables = buildDecodeTables(parsed.header.codeLengths);
+    const tables = buildKernelTables(parsed.header.codeLengths);
     const l = device.limits;
     const chunks = planChunks(parsed, pos, tables, {
       maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize),
@@ -226,7 +227,7 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
       }
       uploaded.push({ chunk, input });
     }
-    return new UploadedStream(this, device, parsed, p, uploaded, errors);
+    return new UploadedStream(this.host, device, parsed, p, uploaded, errors, this.options.maxWorkgroupsPerDispatch);
   }
 
   /**
@@ -237,72 +238,120 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
   async upload(stream: Uint8Array, options: DecodeOptions = {}): Promise<UploadedStream> {
     const { parsed, pos } = this.prepare(stream, options);
     const device = await this.ready();
-    return this.uploadParsed(device, parsed, pos);
-  }
-
-  /** @internal Submits `q` and reads back errors; see finish(). */
-  _finish(device: GPUDevice, q: Enqueued, extraBytes: number, addCopies?: (enc: GPUCommandEncoder, readback: GPUBuffer) => void): Promise<Uint8Array> {
-    device.pushErrorScope('validation');
-    device.pushErrorScope('out-of-memory');
-    return this.finish(device, q, extraBytes, addCopies);
+    return this.scoped(device, () => this.uploadParsed(device, parsed, pos));
   }
 
   /**
-   * Submits, then reads back the error word (and `extra` bytes copied by `addCopies`), reporting phase-C errors
-   * with the precedence of spec §11.2. Returns the mapped extra bytes (a copy).
+   * Submits `encoder` after recording the read-back of `result` (and `extraBytes` copied by `addCopies`), reports
+   * phase-C errors with the precedence of spec §11.2, then the content CRC computed on the GPU (`verify`).
+   * Returns the result words and the extra bytes (copies).
    */
-  private async finish(device: GPUDevice, q: Enqueued, extraBytes: number, addCopies?: (enc: GPUCommandEncoder, readback: GPUBuffer) => void): Promise<Uint8Array> {
-    const readback = device.createBuffer({ label: 'ecf8-readback', size: 16 + roundup4(extraBytes), usage: BUF.MAP_READ | BUF.COPY_DST });
-    q.encoder.copyBufferToBuffer(q.err, 0, readback, 0, 16);
-    addCopies?.(q.encoder, readback);
-    device.queue.submit([q.encoder.finish()]);
-    for (const b of q.temporaries) b.destroy();
-    const oom = await device.popErrorScope();
-    const validation = await device.popErrorScope();
-    if (oom) fail(ErrorCode.LIMIT_EXCEEDED, `${this.name}: out of GPU memory: ${oom.message}`);
-    if (validation) throw new Error(`${this.name}: WebGPU validation error: ${validation.message}`);
+  private async submit(
+    device: GPUDevice,
+    encoder: GPUCommandEncoder,
+    result: GPUBuffer,
+    parsed: ParsedStream | undefined,
+    verify: boolean,
+    crc: CrcPlan | undefined,
+    temporaries: GPUBuffer[],
+    extraBytes = 0,
+    addCopies?: (enc: GPUCommandEncoder, readback: GPUBuffer) => void,
+  ): Promise<{ words: Uint32Array; extra: Uint8Array }> {
+    let readback: GPUBuffer | undefined;
     try {
-      await readback.mapAsync(MAP_READ);
+      await this.scoped(device, () => {
+        readback = device.createBuffer({ label: 'ecf8-readback', size: RESULT_BYTES + roundup4(extraBytes), usage: BUF.MAP_READ | BUF.COPY_DST });
+        encoder.copyBufferToBuffer(result, 0, readback, 0, RESULT_BYTES);
+        addCopies?.(encoder, readback);
+        device.queue.submit([encoder.finish()]);
+      });
+    } finally {
+      for (const b of temporaries) b.destroy();
+    }
+    const rb = readback!;
+    try {
+      await rb.mapAsync(MAP_READ);
     } catch (e) {
-      readback.destroy();
+      rb.destroy();
       fail(ErrorCode.BACKEND_UNAVAILABLE, `${this.name}: reading back failed: ${(e as Error).message}${this.lostReason ? ` (${this.lostReason})` : ''}`);
     }
-    const mapped = new Uint8Array(readback.getMappedRange());
-    const flags = new Uint32Array(mapped.buffer, 0, 1)[0];
-    const extra = mapped.slice(16, 16 + extraBytes);
-    readback.unmap();
-    readback.destroy();
+    const mapped = new Uint8Array(rb.getMappedRange());
+    const words = new Uint32Array(mapped.slice(0, RESULT_BYTES).buffer);
+    const extra = mapped.slice(RESULT_BYTES, RESULT_BYTES + extraBytes);
+    rb.unmap();
+    rb.destroy();
+    const flags = words[0];
     if (flags & FLAG_GAP) fail(ErrorCode.GAP_MISMATCH, 'a thread does not start where the previous thread\'s codes end (reported by the GPU)');
     if (flags & FLAG_POSITION) fail(ErrorCode.POSITION_MISMATCH, 'a block decodes a different number of codes than its output positions say (reported by the GPU)');
-    return extra;
+    if (verify && parsed) {
+      const got = crc ? crc.finalize(words.subarray(CRC_RESULT_OFFSET / 4, CRC_RESULT_OFFSET / 4 + MAX_CRC_SEGMENTS)) : 0;
+      this.lastContentCrc = got;
+      if (got !== parsed.header.contentCrc32c) {
+        fail(ErrorCode.CONTENT_CHECKSUM_MISMATCH, `decoded bytes have CRC-32C ${hex(got)} (computed on the GPU), header says ${hex(parsed.header.contentCrc32c)}`);
+      }
+    }
+    return { words, extra };
+  }
+
+  /** @internal The content CRC-32C the GPU computed in the last verifying decode (tests compare it with the CPU's). */
+  lastContentCrc?: number;
+
+  /**
+   * CRC-32C (spec §10) of `buffer[offset, offset + length)` computed on the GPU (the content checksum's kernels);
+   * `buffer` needs STORAGE usage and a size that is a multiple of 4. Reads back a few words only.
+   */
+  async crc32c(buffer: GPUBuffer, offset = 0, length = buffer.size - offset): Promise<number> {
+    checkTargetBuffer(buffer, offset);
+    if (!Number.isInteger(length) || length < 0 || offset + length > buffer.size) fail(ErrorCode.INVALID_ARGUMENT, `range [${offset}, ${offset + length}) is not inside the buffer of ${buffer.size} bytes`);
+    if (length === 0) return 0;
+    const device = await this.ready();
+    const { plan, result, encoder } = await this.scoped(device, () => {
+      const plan = this.crcFor(device).plan(buffer, offset, length);
+      const result = device.createBuffer({ label: 'ecf8-crc-result', size: RESULT_BYTES, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
+      const encoder = device.createCommandEncoder({ label: 'ecf8-crc' });
+      encoder.clearBuffer(result, 0, RESULT_BYTES);
+      plan.encode(encoder, result, CRC_RESULT_OFFSET);
+      return { plan, result, encoder };
+    });
+    try {
+      const { words } = await this.submit(device, encoder, result, undefined, false, undefined, []);
+      return plan.finalize(words.subarray(CRC_RESULT_OFFSET / 4));
+    } finally {
+      plan.destroy();
+      result.destroy();
+    }
   }
 
   /**
    * Decodes into `target` (a GPUBuffer with STORAGE usage and a size that is a multiple of 4) at byte `offset`;
    * resolves to the element count once the GPU has finished and reported no error. Bytes of `target` outside
-   * [offset, offset + n) are never written. The content checksum is verified only with `verifyContent: true`.
+   * [offset, offset + n) are never written. The content checksum is verified on the GPU (unless `verifyContent`
+   * or `verifyChecksums` is false).
    */
   async decodeInto(stream: Uint8Array, target: GPUBuffer, offset = 0, options: WebGpuDecodeOptions = {}): Promise<number> {
-    if (!target || typeof target.size !== 'number' || typeof target.usage !== 'number') fail(ErrorCode.INVALID_ARGUMENT, 'target must be a GPUBuffer');
-    if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
-    if (!(target.usage & BUF.STORAGE)) fail(ErrorCode.INVALID_ARGUMENT, 'target buffer needs GPUBufferUsage.STORAGE');
-    if (target.size % 4 !== 0) fail(ErrorCode.INVALID_ARGUMENT, `target buffer size ${target.size} is not a multiple of 4`);
-    const verify = (options.verifyChecksums ?? true) && options.verifyContent === true;
-    if (verify && !(target.usage & BUF.COPY_SRC)) fail(ErrorCode.INVALID_ARGUMENT, 'verifyContent needs a target with GPUBufferUsage.COPY_SRC');
+    checkTargetBuffer(target, offset);
     const { parsed, pos } = this.prepare(stream, options);
     checkOutputRoom(parsed, target.size, offset);
     const device = await this.ready();
-    await this.intoParsed(device, parsed, pos, target, offset, verify);
+    await this.intoParsed(device, parsed, pos, target, offset, verifiesContent(options));
     return parsed.layout.elementCount;
   }
 
-  private async intoParsed(device: GPUDevice, parsed: ParsedStream, pos: Float64Array, target: GPUBuffer, offset: number, verify: boolean): Promise<void> {
-    const n = parsed.layout.elementCount;
-    const q = this.enqueue(device, parsed, pos, target, offset);
-    const from = Math.floor(offset / 4) * 4;
-    const region = verify && n > 0 ? roundup4(offset + n) - from : 0;
-    const bytes = await this.finish(device, q, region, region ? (enc, rb) => enc.copyBufferToBuffer(target, from, rb, 16, region) : undefined);
-    if (verify) verifyContent(parsed, bytes, offset - from);
+  private async intoParsed(device: GPUDevice, parsed: ParsedStream, pos: Float64Array, target: GPUBuffer, offset: number, verify: boolean, extraBytes = 0, addCopies?: (enc: GPUCommandEncoder, readback: GPUBuffer) => void): Promise<Uint8Array> {
+    const { up, encoder, crc } = await this.scoped(device, () => {
+      const up = this.uploadParsed(device, parsed, pos);
+      const encoder = device.createCommandEncoder({ label: 'ecf8-decode' });
+      up.encode(encoder, target, offset);
+      const crc = verify && parsed.layout.elementCount > 0 ? this.crcFor(device).plan(target, offset, parsed.layout.elementCount) : undefined;
+      crc?.encode(encoder, up.errors, CRC_RESULT_OFFSET);
+      return { up, encoder, crc };
+    });
+    try {
+      return (await this.submit(device, encoder, up.errors, parsed, verify, crc, [], extraBytes, addCopies)).extra;
+    } finally {
+      up.destroy();
+      crc?.destroy();
+    }
   }
 
   /**
@@ -317,7 +366,7 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     if (size > device.limits.maxBufferSize) fail(ErrorCode.LIMIT_EXCEEDED, `${n} bytes exceed the device's maxBufferSize ${device.limits.maxBufferSize}`);
     const buffer = device.createBuffer({ label: 'ecf8-output', size, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
     try {
-      await this.intoParsed(device, parsed, pos, buffer, 0, (options.verifyChecksums ?? true) && options.verifyContent === true);
+      await this.intoParsed(device, parsed, pos, buffer, 0, verifiesContent(options));
       return buffer;
     } catch (e) {
       buffer.destroy();
@@ -325,24 +374,27 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     }
   }
 
-  /** Decodes and reads the bytes back to the CPU; verifies both checksums unless `verifyChecksums` is false. */
+  /** Decodes and reads the bytes back to the CPU; verifies both checksums (the content's on the GPU) unless
+   *  `verifyChecksums` is false. */
   async decode(stream: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
     const { parsed, pos } = this.prepare(stream, options);
     const n = parsed.layout.elementCount;
+    const verify = options.verifyChecksums ?? true;
     if (n === 0) {
       // Nothing to decode, but the content checksum still applies: the CRC-32C of zero bytes is 0 (spec §10).
-      if (options.verifyChecksums ?? true) verifyContent(parsed, new Uint8Array(0), 0);
+      if (verify) verifyContent(parsed, new Uint8Array(0), 0);
       return new Uint8Array(0);
     }
     const device = await this.ready();
     const size = roundup4(n);
-    if (size + 16 > device.limits.maxBufferSize) fail(ErrorCode.LIMIT_EXCEEDED, `${n} bytes exceed the device's maxBufferSize ${device.limits.maxBufferSize}`);
+    if (size + RESULT_BYTES > device.limits.maxBufferSize) fail(ErrorCode.LIMIT_EXCEEDED, `${n} bytes exceed the device's maxBufferSize ${device.limits.maxBufferSize}`);
     const buffer = device.createBuffer({ label: 'ecf8-output', size, usage: BUF.STORAGE | BUF.COPY_SRC });
-    const q = this.enqueue(device, parsed, pos, buffer, 0);
-    q.temporaries.push(buffer);
-    const out = (await this.finish(device, q, n, (enc, rb) => enc.copyBufferToBuffer(buffer, 0, rb, 16, size))).subarray(0, n);
-    if (options.verifyChecksums ?? true) verifyContent(parsed, out, 0);
-    return out;
+    try {
+      const bytes = await this.intoParsed(device, parsed, pos, buffer, 0, verify, n, (enc, rb) => enc.copyBufferToBuffer(buffer, 0, rb, RESULT_BYTES, size));
+      return bytes.subarray(0, n);
+    } finally {
+      buffer.destroy();
+    }
   }
 
   /** Destroys the device if this backend opened it, and forgets pipelines. */
@@ -360,115 +412,10 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
   }
 }
 
+function verifiesContent(options: WebGpuDecodeOptions): boolean {
+  return (options.verifyChecksums ?? true) && options.verifyContent !== false;
+}
 
-/**
- * A validated stream resident in GPU memory (compressed), ready to be decoded any number of times. Created by
- * {@link WebGpuBackend.upload}.
- */
-export class UploadedStream {
-  /** Number of FP8 elements (bytes) a decode writes. */
-  readonly elementCount: number;
-  private readonly bindings = new WeakMap<GPUBuffer, Map<number, { uniforms: GPUBuffer[]; groups: GPUBindGroup[] }>>();
-  private readonly uniforms: GPUBuffer[] = [];
-  private destroyed = false;
-
-  /** @internal */
-  constructor(
-    private readonly backend: WebGpuBackend,
-    private readonly device: GPUDevice,
-    private readonly parsed: ParsedStream,
-    private readonly pipeline: Pipeline | undefined,
-    private readonly chunks: UploadedChunk[],
-    /** @internal 16 bytes: phase-C flags of the last decode recorded. */
-    readonly errors: GPUBuffer,
-  ) {
-    this.elementCount = parsed.layout.elementCount;
-  }
-
-  /** Number of compute dispatches one decode takes (1 unless the stream exceeds a device limit). */
-  get dispatchCount(): number {
-    return this.chunks.length;
-  }
-
-  /** @internal Every GPU buffer this object owns. */
-  buffers(): GPUBuffer[] {
-    return [this.errors, ...this.chunks.map((c) => c.input), ...this.uniforms];
-  }
-
-  private checkTarget(target: GPUBuffer, offset: number): void {
-    if (this.destroyed) fail(ErrorCode.INVALID_ARGUMENT, 'this uploaded stream has been destroyed');
-    if (!target || typeof target.size !== 'number' || typeof target.usage !== 'number') fail(ErrorCode.INVALID_ARGUMENT, 'target must be a GPUBuffer');
-    if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
-    if (!(target.usage & BUF.STORAGE)) fail(ErrorCode.INVALID_ARGUMENT, 'target buffer needs GPUBufferUsage.STORAGE');
-    if (target.size % 4 !== 0) fail(ErrorCode.INVALID_ARGUMENT, `target buffer size ${target.size} is not a multiple of 4`);
-    checkOutputRoom(this.parsed, target.size, offset);
-  }
-
-  /**
-   * Records the decode into `encoder` (clearing the error word first): one compute pass per dispatch chunk. Nothing
-   * is checked on the GPU side until you read {@link errors}; prefer {@link decodeInto} unless you batch decodes
-   * into your own command buffers and check them later.
-   */
-  encode(encoder: GPUCommandEncoder, target: GPUBuffer, offset = 0): void {
-    this.checkTarget(target, offset);
-    encoder.clearBuffer(this.errors, 0, 16);
-    const p = this.pipeline;
-    if (!p) return;
-    let perTarget = this.bindings.get(target);
-    if (!perTarget) this.bindings.set(target, (perTarget = new Map()));
-    let b = perTarget.get(offset);
-    if (!b) {
-      const l = this.device.limits;
-      const T = this.parsed.layout.threadsPerBlock;
-      b = { uniforms: [], groups: [] };
-      for (const { chunk, input } of this.chunks) {
-        const tg = chunkTarget(chunk, this.elementCount, offset, target.size, l.minStorageBufferOffsetAlignment, Math.max(1, T / p.workgroupSize));
-        const uniform = this.device.createBuffer({ label: 'ecf8-params', size: PARAM_WORDS * 4, usage: BUF.UNIFORM | BUF.COPY_DST });
-        this.device.queue.writeBuffer(uniform, 0, tg.params as Uint32Array<ArrayBuffer>);
-        this.uniforms.push(uniform);
-        b.uniforms.push(uniform);
-        b.groups.push(
-          this.device.createBindGroup({
-            layout: p.layout,
-            entries: [
-              { binding: 0, resource: { buffer: uniform } },
-              { binding: 1, resource: { buffer: input } },
-              { binding: 2, resource: { buffer: target, offset: tg.bindOffset, size: tg.bindSize } },
-              { binding: 3, resource: { buffer: this.errors } },
-            ],
-          }),
-        );
-      }
-      perTarget.set(offset, b);
-    }
-    this.chunks.forEach(({ chunk }, i) => {
-      const pass = encoder.beginComputePass({ label: `ecf8-decode blocks ${chunk.b0}..${chunk.b1}` });
-      pass.setPipeline(p.pipeline);
-      pass.setBindGroup(0, b!.groups[i]);
-      pass.dispatchWorkgroups(chunk.b1 - chunk.b0);
-      pass.end();
-    });
-  }
-
-  /** Decodes into `target` at byte `offset` and checks the GPU's error word (and the content with verifyContent). */
-  async decodeInto(target: GPUBuffer, offset = 0, options: { verifyContent?: boolean } = {}): Promise<number> {
-    this.checkTarget(target, offset);
-    const n = this.elementCount;
-    const verify = options.verifyContent === true;
-    if (verify && !(target.usage & BUF.COPY_SRC)) fail(ErrorCode.INVALID_ARGUMENT, 'verifyContent needs a target with GPUBufferUsage.COPY_SRC');
-    const encoder = this.device.createCommandEncoder({ label: 'ecf8-decode' });
-    this.encode(encoder, target, offset);
-    const from = Math.floor(offset / 4) * 4;
-    const region = verify && n > 0 ? roundup4(offset + n) - from : 0;
-    const bytes = await this.backend._finish(this.device, { encoder, err: this.errors, temporaries: [] }, region, region ? (enc, rb) => enc.copyBufferToBuffer(target, from, rb, 16, region) : undefined);
-    if (verify) verifyContent(this.parsed, bytes, offset - from);
-    return n;
-  }
-
-  /** Frees the GPU buffers (safe while submitted work still uses them). */
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    for (const b of this.buffers()) b.destroy();
-  }
+function hex(x: number): string {
+  return `0x${(x >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -1,8 +1,9 @@
 /// <reference types="@webgpu/types" />
 /**
  * Finding a WebGPU implementation and opening a device: `navigator.gpu` in browsers (and Deno), the npm package
- * `webgpu` (Dawn) in Node. No feature is required (no `subgroups`, no `shader-f16`); compatibility-mode adapters
- * (OpenGL ES, as with Mesa's software rasterizer) are accepted.
+ * `webgpu` (Dawn) in Node. No feature is required; `subgroups` is requested when the adapter offers it (the decode
+ * kernel then scans with subgroup operations). Compatibility-mode adapters (OpenGL ES, as with Mesa's software
+ * rasterizer) are accepted.
  */
 
 /** Limits raised to the adapter's maximum when this package opens the device itself. */
@@ -21,7 +22,14 @@ export interface DeviceOptions {
   /** Node only: flags for the `webgpu` package's `create()` (e.g. `['backend=opengles']`). */
   dawnFlags?: string[];
   powerPreference?: GPUPowerPreference;
+  /** Request the `subgroups` feature when the adapter has it (default true). */
+  subgroups?: boolean;
+  /** Values for the raised limits instead of the adapter's maxima (e.g. `{ maxComputeWorkgroupStorageSize: 16384,
+   *  maxComputeInvocationsPerWorkgroup: 256 }` for a device with compatibility-mode compute limits). */
+  limits?: Partial<Record<RaisedLimit, number>>;
 }
+
+export type RaisedLimit = (typeof RAISED_LIMITS)[number];
 
 export interface OpenedDevice {
   device: GPUDevice;
@@ -99,9 +107,11 @@ export async function openDevice(options: DeviceOptions = {}): Promise<OpenedDev
   const requiredLimits: Record<string, number> = {};
   for (const k of RAISED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[k];
-    if (typeof v === 'number') requiredLimits[k] = v;
+    if (typeof v === 'number') requiredLimits[k] = Math.min(v, options.limits?.[k] ?? v);
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  const requiredFeatures: GPUFeatureName[] = [];
+  if ((options.subgroups ?? true) && adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const adapterInfo = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
   return { device, adapterInfo };

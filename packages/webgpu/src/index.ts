@@ -6,15 +6,16 @@
  */
 import { registerBackend } from '@ecf8/core';
 import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
-import shaderSource from './decode.wgsl?raw';
+import { decodeShader } from './kernel.js';
 
-/** The WGSL source of the decode kernel (src/decode.wgsl). */
-export const decodeShaderSource: string = shaderSource;
+/** The WGSL source of the decode kernel without the `subgroups` feature (src/decode.wgsl after its prelude). */
+export const decodeShaderSource: string = decodeShader(false);
 
 export { WebGpuBackend, UploadedStream, type WebGpuBackendOptions, type WebGpuDecodeOptions } from './backend.js';
 export { openDevice, type DeviceOptions, type OpenedDevice } from './gpu.js';
-export { planChunks, chunkTarget, blocksPerChunk, type Chunk, type ChunkTarget, type PlanLimits } from './plan.js';
-export { mirrorDecode, mirrorDecodeInto, mirrorThreadCounts, runKernel, inputImage, type MirrorOptions } from './mirror.js';
+export { planChunks, chunkTarget, blocksPerChunk, gridFor, type Chunk, type ChunkTarget, type PlanLimits } from './plan.js';
+export { kernelConfig, decodeShader, type KernelConfig, type KernelLimits, type KernelPath } from './kernel.js';
+export { mirrorDecode, mirrorDecodeInto, mirrorThreadCounts, runKernel, inputImage, FULL_LIMITS, DEFAULT_LIMITS, type MirrorOptions } from './mirror.js';
 
 /** Priority of the default backend in the core registry (above the CPU reference backends' 0 and -1). */
 export const WEBGPU_BACKEND_PRIORITY = 10;

@@ -1,39 +1,122 @@
 /**
  * @ecf8/webgpu in a real browser: Playwright (playwright-core) drives Debian's headless Chromium (WebGPU on
- * SwiftShader) against a page served from 127.0.0.1 that imports the built package. The page decodes vectors and
- * returns the sha256 of each result; they must equal the sha256 of the vectors' decoded files. SwiftShader is slow
- * with barrier-heavy kernels, so the inputs stay at or below 64K elements.
+ * SwiftShader, which has the `subgroups` feature: the kernel's subgroup scan) against a page served from 127.0.0.1
+ * that imports the built package. The shared backend suite (every vector, every invalid code, property tests) runs
+ * against two backends living in the page — the adapter's limits (staged path) and WebGPU's default compute limits
+ * (direct path for T >= 256) — through a proxy that sends each stream to the page and the bytes or error code back.
+ * The page also decodes vectors itself and returns their sha256, decodes into a GPUBuffer at an offset, and reports
+ * invalid streams' codes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { ErrorCode, fail, type Availability, type DecodeOptions, type Ecf8Backend } from '@ecf8/core';
 import { loadVectors } from '@ecf8/conformance';
+import { describeBackendSuite } from '@ecf8/conformance/backend-suite';
 import { CHROMIUM, CHROMIUM_ARGS, ensureBuilt, startServer } from './browser-harness.js';
 
 const MAX_BROWSER_ELEMENTS = 65_536;
 const optional = process.env.ECF8_WEBGPU_OPTIONAL === '1' && !existsSync(CHROMIUM);
 
+/** One browser and page for the whole file, opened on first use. */
+let session: Promise<{ server: Server; browser: Browser; page: Page }> | undefined;
+function browserPage(): Promise<Page> {
+  session ??= (async () => {
+    ensureBuilt();
+    const s = await startServer();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = await browser.newPage();
+    await page.goto(s.url);
+    await page.waitForFunction(() => (window as unknown as { ecf8Ready?: boolean }).ecf8Ready === true);
+    // Two backends in the page: the adapter's limits, and WebGPU's default compute limits.
+    await page.evaluate(() => {
+      const w = window as any;
+      const { WebGpuBackend } = w.ecf8.webgpu;
+      w.suiteBackends = {
+        'webgpu-chromium': w.ecf8.webgpu.webgpuBackend,
+        'webgpu-chromium-default-limits': new WebGpuBackend({ name: 'webgpu-chromium-default-limits', limits: { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256 } }),
+      };
+    });
+    return { server: s.server, browser, page };
+  })();
+  return session.then((x) => x.page);
+}
+
+/** A backend in Node that decodes with a backend living in the page (streams and bytes travel as base64). */
+class PageBackend implements Ecf8Backend<GPUBuffer> {
+  constructor(readonly name: string) {}
+
+  async isAvailable(): Promise<Availability> {
+    const page = await browserPage();
+    return page.evaluate((name) => (window as any).suiteBackends[name].isAvailable(), this.name);
+  }
+
+  /** The kernel shape the page's backend uses for T threads per block. */
+  async kernel(T: number): Promise<{ path: string; subgroups: boolean }> {
+    const page = await browserPage();
+    return page.evaluate(async ({ name, T }) => {
+      const b = (window as any).suiteBackends[name];
+      return b.kernelFor(await b.device(), T);
+    }, { name: this.name, T });
+  }
+
+  async decode(stream: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
+    const page = await browserPage();
+    const r = await page.evaluate(
+      async ({ name, b64, options }) => {
+        const bin = atob(b64);
+        const s = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) s[i] = bin.charCodeAt(i);
+        try {
+          const out: Uint8Array = await (window as any).suiteBackends[name].decode(s, options);
+          let str = '';
+          for (let i = 0; i < out.length; i += 0x8000) str += String.fromCharCode(...out.subarray(i, i + 0x8000));
+          return { b64: btoa(str) };
+        } catch (e) {
+          return { code: (e as { code?: string }).code ?? 'no code', message: String(e) };
+        }
+      },
+      { name: this.name, b64: Buffer.from(stream).toString('base64'), options },
+    );
+    if ('b64' in r && r.b64 !== undefined) return new Uint8Array(Buffer.from(r.b64, 'base64'));
+    if (r.code === 'no code') throw new Error(r.message);
+    fail(r.code as ErrorCode, r.message ?? '');
+  }
+
+  async decodeInto(): Promise<number> {
+    throw new Error('not proxied');
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+const staged = new PageBackend('webgpu-chromium');
+const direct = new PageBackend('webgpu-chromium-default-limits');
+if (!optional) {
+  describeBackendSuite(staged, { maxPropertyElements: 40_000, propertyRuns: 10 });
+  describeBackendSuite(direct, { maxPropertyElements: 40_000, propertyRuns: 10 });
+}
+
+afterAll(async () => {
+  if (!session) return;
+  const s = await session;
+  await s.browser.close();
+  await new Promise((ok) => s.server.close(ok));
+});
+
 (optional ? describe.skip : describe)('WebGPU in headless Chromium', () => {
   const vectors = loadVectors();
-  let server: Server;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ensureBuilt();
-    const s = await startServer();
-    server = s.server;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage();
-    await page.goto(s.url);
-    await page.waitForFunction(() => (window as unknown as { ecf8Ready?: boolean }).ecf8Ready === true);
+    page = await browserPage();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise((ok) => server?.close(ok));
+  it('runs the subgroup scan, the staged path and the direct path under the default limits', async () => {
+    expect(await staged.kernel(512)).toMatchObject({ path: 'staged', subgroups: true });
+    expect(await direct.kernel(512)).toMatchObject({ path: 'direct', subgroups: true });
   });
 
   it('has an adapter and registers the backend', async () => {

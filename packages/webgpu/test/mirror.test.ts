@@ -1,16 +1,19 @@
 /**
- * CPU mirror test: src/mirror.ts is a line-by-line transliteration of src/decode.wgsl (same input image, same
- * parameters from src/plan.ts, same per-invocation logic). Here it is checked against @ecf8/core's GPU-order decoder:
- * per-thread starts, counts and ends (spec §8.3) equal core's countThread; decoded bytes and error codes equal
- * decodeGpuOrder's, for every workgroup size mapping (R = T / WG), forced chunk splits, unaligned output offsets and
- * corrupted streams.
+ * CPU mirror test: src/mirror.ts is a step-by-step transliteration of src/decode.wgsl (same input image, same
+ * parameters from src/plan.ts, same kernel shape from src/kernel.ts, same per-invocation logic). Here it is checked
+ * against @ecf8/core's GPU-order decoder: per-thread starts, counts and ends (spec §8.3) equal core's countThread;
+ * decoded bytes and error codes equal decodeGpuOrder's, for both paths (staged: FULL_LIMITS; direct:
+ * DEFAULT_LIMITS, the compatibility-mode budget), both scans (workgroup memory; subgroups of 4 and 32), every
+ * workgroup size mapping (R = T / WG up to 8), several blocks per workgroup, forced chunk splits, unaligned output
+ * offsets and corrupted streams.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { buildDecodeTables, countThread, decodeGpuOrder, encode, parseStream, validateMetadata } from '@ecf8/core';
 import { firstDifference, loadVectors } from '@ecf8/conformance';
 import { checkApiVector, hostOutputTarget } from '@ecf8/conformance/backend-suite';
-import { mirrorDecode, mirrorDecodeInto, mirrorThreadCounts } from '../src/mirror.js';
+import { kernelConfig } from '../src/kernel.js';
+import { DEFAULT_LIMITS, FULL_LIMITS, mirrorDecode, mirrorDecodeInto, mirrorThreadCounts, type MirrorOptions } from '../src/mirror.js';
 
 const vectors = loadVectors();
 
@@ -67,20 +70,42 @@ describe('CPU mirror of the WGSL kernel', () => {
     }
   });
 
-  it('decodes every valid vector byte-identically for R = 1, 2, T and split chunks', () => {
-    for (const v of vectors.valid) {
-      const T = v.threadsPerBlock;
-      for (const wg of new Set([T, Math.max(1, T >> 1), 1])) {
-        for (const maxBlocksPerChunk of [undefined, 8]) {
-          const out = mirrorDecode(v.stream, { workgroupSize: wg, maxBlocksPerChunk });
-          expect(firstDifference(out, v.decoded), `${v.name} WG=${wg} chunk=${maxBlocksPerChunk}`).toBe(-1);
-        }
+  it('chooses the staged path when workgroup storage allows, the direct path in the compatibility budget', () => {
+    expect(kernelConfig(FULL_LIMITS, 512, false)).toMatchObject({ path: 'staged', workgroupSize: 512, threadsPerInvocation: 1 });
+    expect(kernelConfig(DEFAULT_LIMITS, 512, false)).toMatchObject({ path: 'direct', workgroupSize: 256, threadsPerInvocation: 2 });
+    expect(kernelConfig(DEFAULT_LIMITS, 128, true)).toMatchObject({ path: 'staged', subgroups: true });
+    expect(kernelConfig({ ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 128 }, 1024, false)).toMatchObject({ path: 'direct', workgroupSize: 128, threadsPerInvocation: 8 });
+    for (const T of [1, 2, 8, 64, 256, 512, 1024]) {
+      for (const limits of [FULL_LIMITS, DEFAULT_LIMITS]) {
+        const c = kernelConfig(limits, T, false, 16);
+        expect(c.threadsPerInvocation).toBeLessThanOrEqual(8);
+        expect(c.workgroupBytes).toBeLessThanOrEqual(limits.maxComputeWorkgroupStorageSize);
       }
     }
   });
 
-  it('rejects every invalid vector with its code', () => {
-    for (const v of vectors.invalid) expect(outcome(() => mirrorDecode(v.stream)), v.name).toBe(v.error);
+  it('decodes every valid vector byte-identically on both paths, both scans, R up to 8, split chunks and grids', () => {
+    const variants: MirrorOptions[] = [
+      {},
+      { limits: DEFAULT_LIMITS },
+      { subgroupSize: 4 },
+      { subgroupSize: 32, limits: DEFAULT_LIMITS },
+      { workgroupSize: 1, maxBlocksPerChunk: 8, maxWorkgroups: 3 },
+      { workgroupSize: 1, limits: DEFAULT_LIMITS, maxWorkgroups: 2, subgroupSize: 8 },
+    ];
+    for (const v of vectors.valid) {
+      for (const o of variants) {
+        const out = mirrorDecode(v.stream, o);
+        expect(firstDifference(out, v.decoded), `${v.name} ${JSON.stringify(o)}`).toBe(-1);
+      }
+    }
+  });
+
+  it('rejects every invalid vector with its code on both paths', () => {
+    for (const v of vectors.invalid) {
+      expect(outcome(() => mirrorDecode(v.stream)), v.name).toBe(v.error);
+      expect(outcome(() => mirrorDecode(v.stream, { limits: DEFAULT_LIMITS, subgroupSize: 4, maxWorkgroups: 2 })), v.name).toBe(v.error);
+    }
   });
 
   it('writes exactly [offset, offset + n) at unaligned offsets and across chunk splits (fast-check)', () => {
@@ -88,22 +113,24 @@ describe('CPU mirror of the WGSL kernel', () => {
       fc.property(
         fc.integer({ min: 0, max: 20_000 }),
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-        fc.constantFrom(1, 2, 8, 32, 64, 256),
+        fc.constantFrom(1, 2, 8, 32, 64, 256, 512),
         fc.nat(13),
         fc.nat(9),
         fc.constantFrom(undefined, 8, 16),
-        (n, seed, T, before, after, chunk) => {
+        fc.boolean(),
+        (n, seed, T, before, after, chunk, compat) => {
           const a = skewed(n, seed, 0.6);
           const s = encode(a, { threadsPerBlock: T });
           const size = Math.ceil((before + n + after) / 4) * 4;
           const work = new Uint8Array(size).fill(0xa5);
-          mirrorDecodeInto(s, work, before, { maxBlocksPerChunk: chunk, workgroupSize: Math.max(1, T >> 1), alignment: 16 });
+          const limits = compat ? DEFAULT_LIMITS : FULL_LIMITS;
+          mirrorDecodeInto(s, work, before, { maxBlocksPerChunk: chunk, workgroupSize: Math.max(1, T >> 1), alignment: 16, limits, maxWorkgroups: 1 + (seed % 3) });
           expect(firstDifference(work.subarray(before, before + n), a)).toBe(-1);
           expect(work.subarray(0, before).every((b) => b === 0xa5)).toBe(true);
           expect(work.subarray(before + n).every((b) => b === 0xa5)).toBe(true);
         },
       ),
-      { numRuns: 60, seed: 11 },
+      { numRuns: 80, seed: 11 },
     );
   });
 
@@ -118,7 +145,8 @@ describe('CPU mirror of the WGSL kernel', () => {
         const from = extra === 0 ? 0 : parsed.layout.exponentsOffset;
         mutated[from + (at % (s.length - from))] ^= 1 << bit;
         expectSame(outcome(() => mirrorDecode(mutated, { workgroupSize: 1 << (at % 4) })), outcome(() => decodeGpuOrder(mutated)));
-        expectSame(outcome(() => mirrorDecode(mutated, { verifyChecksums: false, maxBlocksPerChunk: 8 })), outcome(() => decodeGpuOrder(mutated, { verifyChecksums: false })));
+        expectSame(outcome(() => mirrorDecode(mutated, { verifyChecksums: false, maxBlocksPerChunk: 8, maxWorkgroups: 2 })), outcome(() => decodeGpuOrder(mutated, { verifyChecksums: false })));
+        expectSame(outcome(() => mirrorDecode(mutated, { limits: DEFAULT_LIMITS, subgroupSize: 4 })), outcome(() => decodeGpuOrder(mutated)));
         // Wherever phases A and B pass, the kernel's count pass equals core's thread by thread.
         let want;
         try {

@@ -1,11 +1,14 @@
 /**
  * @ecf8/webgpu in Node through Dawn (the npm package `webgpu`). On CI the adapter is Mesa's llvmpipe through
- * OpenGL ES (compatibility mode). Nothing here is skipped: a machine without an adapter fails the suite, with the
- * reason (set ECF8_WEBGPU_OPTIONAL=1 to turn that into visible skips on a developer machine without Mesa).
+ * OpenGL ES (compatibility mode, no `subgroups`: the workgroup-memory scan). Two devices: one with the adapter's
+ * limits (the staged kernel path) and one with WebGPU's default compute limits (16 KB of workgroup storage, 256
+ * invocations: the direct path for T >= 256, the compatibility budget). Nothing here is skipped: a machine without
+ * an adapter fails the suite, with the reason (set ECF8_WEBGPU_OPTIONAL=1 to turn that into visible skips on a
+ * developer machine without Mesa).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encode, getBackend, resolveBackend } from '@ecf8/core';
+import { crc32c, encode, getBackend, resolveBackend } from '@ecf8/core';
 import { firstDifference, loadVectors } from '@ecf8/conformance';
 import { describeBackendSuite } from '@ecf8/conformance/backend-suite';
 import { WebGpuBackend, webgpuBackend, openDevice } from '../src/index.js';
@@ -41,22 +44,27 @@ describe('WebGPU adapter', () => {
   });
 });
 
-// The shared backend suite: every vector byte-identical, every invalid vector's exact code, fast-check round trips
-// and corrupted streams compared with the reference.
-describeBackendSuite(webgpuBackend, { skipReason, maxPropertyElements: 200_000, propertyRuns: 25, outputTarget: gpuBufferTarget() });
+/** WebGPU's default compute limits: the compatibility-mode workgroup budget (the kernel's direct path). */
+const COMPAT_LIMITS = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256 };
+const compatBackend = new WebGpuBackend({ name: 'webgpu-compat-limits', limits: COMPAT_LIMITS });
+
+// The shared backend suite on both kernel paths: every vector byte-identical, every invalid vector's exact code,
+// fast-check round trips and corrupted streams compared with the reference.
+describeBackendSuite(webgpuBackend, { skipReason, maxPropertyElements: 200_000, propertyRuns: 25, outputTarget: gpuBufferTarget(webgpuBackend) });
+describeBackendSuite(compatBackend, { skipReason, maxPropertyElements: 200_000, propertyRuns: 15, outputTarget: gpuBufferTarget(compatBackend) });
 
 /** decodeInto targets for the API-level vectors: GPU buffers (their sizes are multiples of 4), read back by mapping. */
-function gpuBufferTarget() {
+function gpuBufferTarget(backend: WebGpuBackend) {
   return {
     async create(byteLength: number, fill: number): Promise<GPUBuffer> {
-      const device = await webgpuBackend.device();
+      const device = await backend.device();
       const buffer = device.createBuffer({ size: byteLength, usage: STORAGE | COPY_SRC | COPY_DST });
       if (byteLength > 0) device.queue.writeBuffer(buffer, 0, new Uint8Array(byteLength).fill(fill));
       return buffer;
     },
     async read(buffer: GPUBuffer): Promise<Uint8Array> {
       if (buffer.size === 0) return new Uint8Array(0);
-      const device = await webgpuBackend.device();
+      const device = await backend.device();
       const readback = device.createBuffer({ size: buffer.size, usage: MAP_READ | COPY_DST });
       const enc = device.createCommandEncoder();
       enc.copyBufferToBuffer(buffer, 0, readback, 0, buffer.size);
@@ -76,17 +84,19 @@ const d = optional ? describe.skip : describe;
 d('WebGPU specifics', () => {
   const vectors = loadVectors();
   let device: GPUDevice;
-  // A second backend on the same device that splits every stream into dispatches of 8 blocks and caps workgroups
-  // at 64 invocations (so T = 512 runs 8 ECF8 threads per invocation).
+  // A second backend on the same device that splits every stream into dispatches of 8 blocks of at most 3 workgroups
+  // (each decodes several blocks) and caps workgroups at 64 invocations (so T = 512 runs 8 ECF8 threads per
+  // invocation).
   let split: WebGpuBackend;
 
   beforeAll(async () => {
     device = await webgpuBackend.device();
-    split = new WebGpuBackend({ device, name: 'webgpu-split', maxBlocksPerDispatch: 8, maxWorkgroupSize: 64 });
+    split = new WebGpuBackend({ device, name: 'webgpu-split', maxBlocksPerDispatch: 8, maxWorkgroupSize: 64, maxWorkgroupsPerDispatch: 3 });
   });
 
   afterAll(async () => {
     await split.dispose();
+    await compatBackend.dispose();
   });
 
   async function readBuffer(buffer: GPUBuffer, from = 0, size = buffer.size - from): Promise<Uint8Array> {
@@ -100,6 +110,47 @@ d('WebGPU specifics', () => {
     rb.destroy();
     return out;
   }
+
+  it('chooses the kernel path from the device limits', async () => {
+    const compatDevice = await compatBackend.device();
+    expect(webgpuBackend.kernelFor(device, 512)).toMatchObject({ path: device.limits.maxComputeWorkgroupStorageSize >= 31000 ? 'staged' : 'direct', subgroups: device.features.has('subgroups') });
+    expect(compatBackend.kernelFor(compatDevice, 512)).toMatchObject({ path: 'direct', workgroupSize: 256, threadsPerInvocation: 2 });
+    expect(compatBackend.kernelFor(compatDevice, 64)).toMatchObject({ path: 'staged' });
+    const up = await compatBackend.upload(vectors.valid.find((x) => x.threadsPerBlock === 512 && x.elements > 0)!.stream);
+    expect(up.kernel?.path).toBe('direct');
+    up.destroy();
+  });
+
+  it('computes the content CRC-32C on the GPU equal to the CPU CRC on every vector, on both paths', async () => {
+    for (const backend of [webgpuBackend, compatBackend]) {
+      const dev = await backend.device();
+      for (const v of vectors.valid.filter((x) => x.elements > 0)) {
+        const work = dev.createBuffer({ size: Math.ceil((v.elements + 7) / 4) * 4, usage: STORAGE | COPY_SRC });
+        backend.lastContentCrc = undefined;
+        expect(await backend.decodeInto(v.stream, work, 3), v.name).toBe(v.elements);
+        expect(backend.lastContentCrc, v.name).toBe(crc32c(v.decoded));
+        expect(await backend.crc32c(work, 3, v.elements), v.name).toBe(crc32c(v.decoded));
+        work.destroy();
+      }
+    }
+  });
+
+  it('crc32c of any GPU buffer range equals the CPU CRC (fast-check)', async () => {
+    const data = new Uint8Array(3 << 20);
+    let s = 7;
+    for (let i = 0; i < data.length; i++) data[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
+    const buf = device.createBuffer({ size: data.length, usage: STORAGE | COPY_DST });
+    device.queue.writeBuffer(buf, 0, data);
+    await fc.assert(
+      fc.asyncProperty(fc.nat(data.length), fc.nat(data.length), async (a, b) => {
+        const [from, to] = a <= b ? [a, b] : [b, a];
+        expect(await webgpuBackend.crc32c(buf, from, to - from)).toBe(crc32c(data.subarray(from, to)));
+      }),
+      { numRuns: 25, seed: 23 },
+    );
+    expect(await webgpuBackend.crc32c(buf)).toBe(crc32c(data));
+    buf.destroy();
+  });
 
   it('decodes every valid vector with split dispatches and multi-thread invocations', async () => {
     for (const v of vectors.valid) {
@@ -211,12 +262,21 @@ d('WebGPU specifics', () => {
     work.destroy();
   });
 
-  it('checks content only when asked in decodeInto, always in decode', async () => {
+  it('verifies the content checksum on the GPU in decode, decodeInto and upload().decodeInto unless turned off', async () => {
     const v = vectors.invalid.find((x) => x.error === 'ECF8_CONTENT_CHECKSUM_MISMATCH')!;
-    const work = device.createBuffer({ size: 1 << 18, usage: STORAGE | COPY_SRC });
+    const work = device.createBuffer({ size: 1 << 18, usage: STORAGE });
+    const up0 = await webgpuBackend.upload(v.stream);
+    up0.destroy();
     await expect(webgpuBackend.decode(v.stream)).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH' });
-    await expect(webgpuBackend.decodeInto(v.stream, work, 0, { verifyContent: true })).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH' });
-    await expect(webgpuBackend.decodeInto(v.stream, work, 0)).resolves.toBeGreaterThan(0);
+    await expect(webgpuBackend.decodeInto(v.stream, work, 0)).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH' });
+    await expect(webgpuBackend.decodeToBuffer(v.stream)).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH' });
+    await expect(webgpuBackend.decodeInto(v.stream, work, 0, { verifyContent: false })).resolves.toBeGreaterThan(0);
+    await expect(webgpuBackend.decodeInto(v.stream, work, 0, { verifyChecksums: false })).resolves.toBeGreaterThan(0);
+    expect((await webgpuBackend.decode(v.stream, { verifyChecksums: false })).length).toBe(up0.elementCount);
+    const up = await webgpuBackend.upload(v.stream);
+    await expect(up.decodeInto(work, 5)).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH' });
+    await expect(up.decodeInto(work, 5, { verifyChecksums: false })).resolves.toBe(up0.elementCount);
+    up.destroy();
     work.destroy();
   });
 
