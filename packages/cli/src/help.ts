@@ -31,7 +31,7 @@ Decompresses one raw ECF8 stream back to its FP8 E4M3 bytes, bit for bit. IN mus
 with the bytes "ECF8"); for an ECF8-compressed .safetensors file use \`ecf8 decompress\`.
 
 options:
-  --backend NAME              decoder to use (see \`ecf8 backends\`; default cpu-fast)
+  --backend NAME              decoder to use (see \`ecf8 backends\`; default: cpu-wasm, else cpu-fast)
   --max-output-bytes N        refuse streams that would decode to more than N bytes (ECF8_LIMIT_EXCEEDED)
   --no-verify                 skip the CRC-32C checks (structure is still checked)
   --force                     replace OUT if it exists
@@ -154,13 +154,29 @@ emulation of the official decoder.
 options:
   -t, --threads-per-block T   threads per block of the official buffers
   --no-check                  skip the emulated official decode of every module
-  --force                     replace OUT if it exists
+  --diffsynth                 write dfloat_config.json (the DiffSynth layout) instead of config.json
+  --force                     replace OUT and the side files (config.json, pattern_dict.json) if they exist
 ${PROGRESS}
 
 ${COMMON}
 
 example:
   ecf8 export-official model.ecf8.safetensors official.safetensors`,
+
+  plan: `usage: ecf8 plan MODEL [options]
+
+Prints the memory a compressed model takes when @ecf8/runtime keeps it compressed and decodes each FP8 tensor into
+one shared workspace just before use: resident compressed bytes, other tensors, workspace, against the plain FP8
+model. MODEL is an ECF8-compressed safetensors file or checkpoint directory; only headers are read.
+
+options:
+  --slots N                   workspace slots (2 = decode the next tensor while the current one is used; default 1)
+  --workspace-bytes N         bytes per slot (default: the largest FP8 tensor)
+
+${COMMON}
+
+example:
+  ecf8 plan model.ecf8.safetensors --slots 2`,
 };
 
 /** Help text of `command`, or undefined when there is no such command. */
