@@ -249,6 +249,9 @@ export function fileKind(path: string): FileKind {
   try {
     const st = statSync(path);
     if (st.isDirectory()) return 'directory';
+    // Only a regular file is opened here: opening a FIFO would block until a writer comes (the commands then refuse
+    // what is not a regular file, with ECF8_INVALID_ARGUMENT, through the shared input helper).
+    if (!st.isFile()) return 'other';
     size = st.size;
   } catch {
     return 'missing';

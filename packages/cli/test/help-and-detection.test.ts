@@ -27,7 +27,7 @@ const vectors = loadVectors();
 const sample = new Uint8Array(readFileSync(new URL('../samples/default.fp8', import.meta.url)));
 
 describe('ecf8 <command> --help', () => {
-  const commands = ['encode', 'decode', 'inspect', 'backends', 'demo', 'compress', 'decompress', 'verify', 'import-official', 'export-official'];
+  const commands = ['encode', 'decode', 'inspect', 'backends', 'demo', 'compress', 'decompress', 'verify', 'import-official', 'export-official', 'plan'];
   it('has a help text for every command', () => {
     expect(Object.keys(COMMAND_HELP).sort()).toEqual(commands.slice().sort());
   });
