@@ -122,9 +122,11 @@ export class WebGpuBackend implements Ecf8Backend<GPUBuffer> {
     }
   }
 
-  /** The decode kernel's shape for streams with `T` threads per block on `device` (from its limits and features). */
+  /** The decode kernel's shape for streams with `T` threads per block on `device` (from its limits, features and
+   *  adapter: src/kernel.ts stagedPathSlowOn). */
   kernelFor(device: GPUDevice, T: number): KernelConfig {
-    return kernelConfig(device.limits, T, device.features.has('subgroups'), this.options.maxWorkgroupSize);
+    const adapter = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    return kernelConfig(device.limits, T, device.features.has('subgroups'), this.options.maxWorkgroupSize, adapter);
   }
 
   /** Invocations per workgroup used for streams with `T` threads per block. */

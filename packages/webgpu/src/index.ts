@@ -14,7 +14,7 @@ export const decodeShaderSource: string = decodeShader(false);
 export { WebGpuBackend, UploadedStream, type WebGpuBackendOptions, type WebGpuDecodeOptions } from './backend.js';
 export { openDevice, type DeviceOptions, type OpenedDevice } from './gpu.js';
 export { planChunks, chunkTarget, blocksPerChunk, gridFor, type Chunk, type ChunkTarget, type PlanLimits } from './plan.js';
-export { kernelConfig, decodeShader, type KernelConfig, type KernelLimits, type KernelPath } from './kernel.js';
+export { kernelConfig, stagedPathSlowOn, decodeShader, type AdapterIdentity, type KernelConfig, type KernelLimits, type KernelPath } from './kernel.js';
 export { mirrorDecode, mirrorDecodeInto, mirrorThreadCounts, runKernel, inputImage, FULL_LIMITS, DEFAULT_LIMITS, type MirrorOptions } from './mirror.js';
 
 /** Priority of the default backend in the core registry (above the CPU reference backends' 0 and -1). */

@@ -42,11 +42,31 @@ export function workgroupBytes(wg: number, stageWords: number): number {
 
 const pow2Floor = (x: number) => 2 ** Math.floor(Math.log2(x));
 
+/** What the kernel's shape may depend on besides the limits: the adapter's identity (GPUAdapterInfo fields). */
+export interface AdapterIdentity {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+}
+
+/**
+ * Whether the staged path is known to be slower than the direct path on this adapter, so the direct path is used
+ * even where the staging buffer fits. Only SwiftShader (Chromium's CPU adapter, vendor `google`, architecture
+ * `swiftshader`): measured side by side in one run (docs/benchmarks.md, WebGPU regression guard), its staged path took
+ * 1.5-1.8x the previous kernel's time and its direct path 0.7-1.0x; on llvmpipe and GPUs the staged path is the faster.
+ */
+export function stagedPathSlowOn(adapter: AdapterIdentity | undefined): boolean {
+  if (!adapter) return false;
+  return [adapter.vendor, adapter.architecture, adapter.device, adapter.description].some((f) => typeof f === 'string' && /swiftshader/i.test(f));
+}
+
 /**
  * The kernel's shape for blocks of T threads on a device with `limits` (and `subgroups`), optionally capped at
- * `maxWorkgroupSize` invocations (never below T / 8: each invocation holds at most 8 ECF8 threads' scratch).
+ * `maxWorkgroupSize` invocations (never below T / 8: each invocation holds at most 8 ECF8 threads' scratch). On an
+ * adapter where `stagedPathSlowOn` holds, the direct path is used even where the staging buffer fits.
  */
-export function kernelConfig(limits: KernelLimits, T: number, subgroups: boolean, maxWorkgroupSize = Infinity): KernelConfig {
+export function kernelConfig(limits: KernelLimits, T: number, subgroups: boolean, maxWorkgroupSize = Infinity, adapter?: AdapterIdentity): KernelConfig {
   const floor = Math.max(8, T / MAX_THREADS_PER_INVOCATION);
   const cap = Math.min(T, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, maxWorkgroupSize);
   // At least 8 invocations: Mesa's llvmpipe (8-wide SIMD) has miscompiled kernels with 1-, 2- and 4-wide workgroups,
@@ -59,7 +79,8 @@ export function kernelConfig(limits: KernelLimits, T: number, subgroups: boolean
     return { workgroupSize: w, threadsPerInvocation: Math.max(1, T / w), path, stageWords: sw, subgroups, workgroupBytes: workgroupBytes(w, sw) };
   };
   // Staged when the staging buffer fits, at the largest workgroup size or half of it.
-  for (const w of [wg, wg / 2]) if (w >= floor && workgroupBytes(w, stageWords) <= storage) return make(w, 'staged');
+  const stagedAllowed = !stagedPathSlowOn(adapter);
+  for (const w of [wg, wg / 2]) if (stagedAllowed && w >= floor && workgroupBytes(w, stageWords) <= storage) return make(w, 'staged');
   while (wg > floor && workgroupBytes(wg, 4) > storage) wg /= 2;
   if (workgroupBytes(wg, 4) > storage) throw new RangeError(`the device's ${storage} bytes of workgroup storage are too few for the decode kernel`);
   return make(wg, 'direct');

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { buildDecodeTables, countThread, decodeGpuOrder, encode, parseStream, validateMetadata } from '@ecf8/core';
 import { firstDifference, loadVectors } from '@ecf8/conformance';
 import { checkApiVector, hostOutputTarget } from '@ecf8/conformance/backend-suite';
-import { kernelConfig } from '../src/kernel.js';
+import { kernelConfig, stagedPathSlowOn } from '../src/kernel.js';
 import { DEFAULT_LIMITS, FULL_LIMITS, mirrorDecode, mirrorDecodeInto, mirrorThreadCounts, type MirrorOptions } from '../src/mirror.js';
 
 const vectors = loadVectors();
@@ -75,6 +75,14 @@ describe('CPU mirror of the WGSL kernel', () => {
     expect(kernelConfig(DEFAULT_LIMITS, 512, false)).toMatchObject({ path: 'direct', workgroupSize: 256, threadsPerInvocation: 2 });
     expect(kernelConfig(DEFAULT_LIMITS, 128, true)).toMatchObject({ path: 'staged', subgroups: true });
     expect(kernelConfig({ ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 128 }, 1024, false)).toMatchObject({ path: 'direct', workgroupSize: 128, threadsPerInvocation: 8 });
+    // SwiftShader (adapter info from Chromium) takes the direct path even where the staging buffer fits; others do not.
+    const swiftshader = { vendor: 'google', architecture: 'swiftshader', device: '', description: '' };
+    expect(stagedPathSlowOn(swiftshader)).toBe(true);
+    expect(stagedPathSlowOn({ vendor: 'mesa', architecture: '', device: '', description: 'llvmpipe (LLVM 19.1.7, 256 bits)' })).toBe(false);
+    expect(stagedPathSlowOn(undefined)).toBe(false);
+    expect(kernelConfig(FULL_LIMITS, 512, true, Infinity, swiftshader)).toMatchObject({ path: 'direct', workgroupSize: 512, stageWords: 4 });
+    expect(kernelConfig(DEFAULT_LIMITS, 128, true, Infinity, swiftshader)).toMatchObject({ path: 'direct' });
+    expect(kernelConfig(FULL_LIMITS, 512, true, Infinity, { vendor: 'nvidia', architecture: 'hopper' })).toMatchObject({ path: 'staged' });
     for (const T of [1, 2, 8, 64, 256, 512, 1024]) {
       for (const limits of [FULL_LIMITS, DEFAULT_LIMITS]) {
         const c = kernelConfig(limits, T, false, 16);
