@@ -113,8 +113,8 @@ export async function terminateWasmPool(): Promise<void> {
 
 /**
  * Worker-thread WebAssembly decoder: @ecf8/fast's parallel decode on a pool whose workers run this package's
- * module. Needs SharedArrayBuffer (Node; cross-origin isolated pages); `options.pool` may name another pool made
- * with {@link wasmWorkerProvider}.
+ * module. Needs SharedArrayBuffer (Node; cross-origin isolated pages): its transport is always 'shared' (with 'copy'
+ * the JavaScript kernel would do the work). `options.pool` may name another pool made with {@link wasmWorkerProvider}.
  */
 export const cpuWasmWorkersBackend: Ecf8Backend<Uint8Array> & { options: ParallelOptions } = {
   name: 'cpu-wasm-workers',
