@@ -3,90 +3,42 @@
  * instantiates the compiled module (posted to each worker with its first message; one instance per worker) and
  * answers the pool's 'decode' messages for blocks [b0, b1) with transport 'shared' (stream and output in shared
  * memory). The pool, the split by blocks, the combination of the workers' flags and CRCs and so the error
- * precedence (spec §11.2 steps 17-19) are @ecf8/fast's decodeParallel, unchanged. Messages it does not answer
+ * precedence (spec §11.2 steps 17-19) are @ecf8/fast's decodeParallel, unchanged; phase C of a range is range.ts,
+ * the function the single-thread decoder uses. Messages it does not answer
  * (transport 'copy', encode's 'scan' and 'encode') go to the pool's JavaScript kernel.
  */
 import type { DecodeOptions, Ecf8Backend } from '@ecf8/core';
 import { chooseTransport, decodeParallel, decodeParallelInto, WorkerPool, workersAvailable, type ParallelOptions, type WorkerKernelProvider } from '@ecf8/fast';
+import { DEFAULT_CHUNK_THREADS } from './decode.js';
 import { wasmModule } from './instance.js';
+import { createRangeDecoder } from './range.js';
 
 /**
  * Worker-side code, evaluated from its source in every worker (so it must stay self-contained: no imports, no
- * helpers from this file). Phase C of blocks [b0, b1) as in decode.ts, one chunk of whole blocks at a time through
- * the instance's memory; answers [gap flag, position flag, CRC-32C of the range's output] per range, as
- * @ecf8/fast's kernel.decodeRange does.
+ * helpers from this file; `rangeDecoder` is range.ts's createRangeDecoder, passed in as source too, and
+ * `chunkThreads` decode.ts's default chunk). Instantiates
+ * `module` on first use (one instance per worker) and answers the pool's 'decode' messages with
+ * [gap flag, position flag, CRC-32C of the range's output] per range, as @ecf8/fast's kernel.decodeRange does.
  */
-export function wasmWorkerHandler(module: WebAssembly.Module): (m: any) => unknown {
-  let k: any = null;
-  const open = () => {
-    const x = (new WebAssembly.Instance(module, {}).exports as any);
-    const buffer = x.memory.buffer;
-    const at = (name: string) => x[name].value as number;
-    return {
-      x,
-      mem: new Uint8Array(buffer),
-      i32: new Int32Array(buffer),
-      CHUNK_THREADS: at('CHUNK_THREADS'),
-      CODE_LENGTHS: at('CODE_LENGTHS'),
-      POS_IN: at('POS_IN'),
-      GAPS_IN: at('GAPS_IN'),
-      EX_IN: at('EX_IN'),
-      NIB_IN: at('NIB_IN'),
-      OUT: at('OUT'),
-    };
-  };
-  const u64At = (s: Uint8Array, p: number) =>
-    ((s[p] | (s[p + 1] << 8) | (s[p + 2] << 16) | (s[p + 3] << 24)) >>> 0) + ((s[p + 4] | (s[p + 5] << 8) | (s[p + 6] << 16) | (s[p + 7] << 24)) >>> 0) * 2 ** 32;
-  // Sections are contiguous (spec §4): each one's size is the distance to the next offset.
-  const decodeBlocks = (s: Uint8Array, g: any, out: Uint8Array, outOffset: number, from: number, to: number, verify: boolean): number[] => {
-    const { T, nBlocks, bits } = g;
-    const gapsSize = g.exponentsOffset - g.gapsOffset;
-    const exponentsSize = g.nibblesOffset - g.exponentsOffset;
-    const { x, mem, i32 } = k;
-    x.setCrcState(-1);
-    const blocksPerChunk = Math.max(1, Math.floor(k.CHUNK_THREADS / T));
-    const posIn = k.POS_IN >>> 2;
-    let positionError = 0;
-    let posStart = u64At(s, g.positionsOffset + 8 * from);
-    for (let b0 = from; b0 < to; ) {
-      const b1 = Math.min(b0 + blocksPerChunk, to);
-      for (let b = b0; b <= b1; b++) i32[posIn + b - b0] = u64At(s, g.positionsOffset + 8 * b) - posStart;
-      const posEnd = posStart + i32[posIn + b1 - b0];
-      const thread0 = b0 * T;
-      const gEnd = Math.min(Math.floor((b1 * T) / 2) + 1, gapsSize);
-      mem.set(s.subarray(g.gapsOffset + Math.floor(thread0 / 2), g.gapsOffset + gEnd), k.GAPS_IN);
-      const e0 = b0 * 8 * T;
-      const eEnd = Math.min(b1 * 8 * T + 16, exponentsSize);
-      mem.set(s.subarray(g.exponentsOffset + e0, g.exponentsOffset + eEnd), k.EX_IN);
-      mem.fill(0, k.EX_IN + eEnd - e0, k.EX_IN + eEnd - e0 + 32);
-      const n0 = Math.floor(posStart / 2);
-      const nEnd = Math.ceil(posEnd / 2);
-      mem.set(s.subarray(g.nibblesOffset + n0, g.nibblesOffset + nEnd), k.NIB_IN);
-      mem.fill(0, k.NIB_IN + nEnd - n0, k.NIB_IN + nEnd - n0 + 16);
-      const nOut = posEnd - posStart;
-      const live = Math.min(bits - e0 * 8, 2 ** 30);
-      const flags = x.decodeChunk(b1 - b0, T, live, thread0 % 2, b0 === 0 ? 1 : 0, b1 === nBlocks ? 1 : 0, nOut, posStart % 2, verify && !positionError ? 1 : 0, eEnd - e0);
-      if (flags & 1) return [1, positionError, 0]; // gap chain broken (step 17): the range stops here
-      if (flags & 2) positionError = 1;
-      out.set(mem.subarray(k.OUT, k.OUT + nOut), outOffset + posStart);
-      posStart = posEnd;
-      b0 = b1;
-    }
-    return [0, positionError, ~x.getCrcState() >>> 0];
-  };
+export function wasmWorkerHandler(module: WebAssembly.Module, rangeDecoder: typeof createRangeDecoder, chunkThreads: number): (m: any) => unknown {
+  let x: any = null;
+  let decodeBlocks: ReturnType<typeof createRangeDecoder> | null = null;
   return (m: any) => {
-    if (m.op === 'wasm-simd') return (k ??= open()).x.simd(); // which build this worker runs (tests)
-    // Transport 'shared' only: with 'copy' the stream is a gathered slice (JavaScript kernel's read bounds).
+    if (!x) {
+      x = new WebAssembly.Instance(module, {}).exports;
+      decodeBlocks = rangeDecoder(x);
+    }
+    if (m.op === 'wasm-simd') return x.simd(); // which build this worker runs (tests)
+    // Transport 'shared' only: with 'copy' the stream is a gathered slice (the JavaScript kernel's read bounds).
     if (m.op !== 'decode' || m.giveBack || typeof SharedArrayBuffer !== 'function' || !(m.stream instanceof SharedArrayBuffer)) return undefined;
-    k ??= open();
     const s = new Uint8Array(m.stream, m.streamByteOffset, m.streamLength);
     const out = new Uint8Array(m.out, m.outByteOffset, m.outLength);
-    k.mem.set(m.codeLengths, k.CODE_LENGTHS);
-    k.x.buildDecodeTables();
+    new Uint8Array(x.memory.buffer).set(m.codeLengths, x.CODE_LENGTHS.value);
+    x.buildDecodeTables();
     try {
-      return m.ranges.map(([b0, b1]: [number, number]) => decodeBlocks(s, m.g, out, m.outOffset, b0, b1, m.crc));
+      return m.ranges.map(([b0, b1]: [number, number]) => decodeBlocks!(s, m.g, out, m.outOffset, b0, b1, m.crc, chunkThreads));
     } catch (e) {
-      k = null; // a trap (never raised by a correct module): the next message gets a fresh instance
+      x = null; // a trap (never raised by a correct module): the next message gets a fresh instance
       throw e;
     }
   };
@@ -94,7 +46,7 @@ export function wasmWorkerHandler(module: WebAssembly.Module): (m: any) => unkno
 
 /** The provider for {@link WorkerPool}: this module's handler, started with the compiled module. */
 export const wasmWorkerProvider: WorkerKernelProvider = {
-  source: wasmWorkerHandler.toString(),
+  source: `(module) => (${wasmWorkerHandler.toString()})(module, ${createRangeDecoder.toString()}, ${DEFAULT_CHUNK_THREADS})`,
   start: () => wasmModule(),
 };
 
