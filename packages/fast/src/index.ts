@@ -8,6 +8,7 @@ import { chooseTransport, decodeParallel, decodeParallelInto, getDefaultPool, te
 
 export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, validateMetadataFast } from './codec.js';
 export {
+  chooseTransport,
   decodeParallel,
   decodeParallelInto,
   encodeParallel,
@@ -17,7 +18,9 @@ export {
   workersAvailable,
   defaultThreadCount,
   WORKER_SOURCE,
+  workerSource,
   type ParallelOptions,
+  type WorkerKernelProvider,
 } from './workers.js';
 export { createKernel, type Kernel } from './kernel.js';
 

@@ -42,14 +42,36 @@ import {
   validateMetadataFast,
 } from './codec.js';
 
+/**
+ * A kernel provider: code that each worker of a pool runs before the built-in JavaScript kernel, so that another
+ * package (@ecf8/wasm) can supply its own worker-side decoder without @ecf8/fast depending on it.
+ *  - `source`: the JavaScript source of a function `(startValue) => (message) => reply | undefined`, evaluated in
+ *    every worker (self-contained: it sees no imports). It is called once with the value `start()` resolved to;
+ *    the function it returns gets every message first and answers those it handles (`undefined` passes the message
+ *    on to the JavaScript kernel). Messages are the pool's own ('decode', 'scan', 'encode'; see below).
+ *  - `start()`: a structured-clonable value posted with each worker's first message (e.g. a WebAssembly.Module).
+ */
+export interface WorkerKernelProvider {
+  source: string;
+  start(): unknown | Promise<unknown>;
+}
+
 /** Worker program: the kernel plus a message loop (works as a Node eval worker and as a Web Worker script). */
-function workerMain(kernelFactory: typeof createKernel): void {
+function workerMain(kernelFactory: typeof createKernel, providerFactory: ((start: unknown) => (m: any) => unknown) | null): void {
   const k = kernelFactory();
+  let provided: ((m: any) => unknown) | null = null;
   const R = new Float64Array(4);
   // Transport 'copy': input slices kept between an encode's two passes, by the caller's id.
   const kept = new Map<number, ArrayBuffer>();
   const handle = (m: any): any => {
-    if (m.op === 'ping') return 'pong';
+    if (m.op === 'ping') {
+      if (providerFactory) provided = providerFactory(m.start);
+      return 'pong';
+    }
+    if (provided) {
+      const answered = provided(m);
+      if (answered !== undefined) return answered;
+    }
     if (m.op === 'drop') return kept.delete(m.id);
     if (m.op === 'decode') {
       const s = new Uint8Array(m.stream, m.streamByteOffset, m.streamLength);
@@ -111,10 +133,19 @@ function workerMain(kernelFactory: typeof createKernel): void {
   }
 }
 
-/** The complete worker script. `__name` guards against transpilers that inject a keep-names helper. */
-export const WORKER_SOURCE =
-  `"use strict";\nvar __name = (f) => f;\nif (typeof require === "function") globalThis.require = require;\n` +
-  `(${workerMain.toString()})(${createKernel.toString()});\n`;
+/**
+ * The complete worker script, with a provider's code when given. `__name` guards against transpilers that inject a
+ * keep-names helper.
+ */
+export function workerSource(provider?: WorkerKernelProvider | null): string {
+  return (
+    `"use strict";\nvar __name = (f) => f;\nif (typeof require === "function") globalThis.require = require;\n` +
+    `(${workerMain.toString()})(${createKernel.toString()}, ${provider ? `(${provider.source})` : 'null'});\n`
+  );
+}
+
+/** The worker script of a pool without a provider. */
+export const WORKER_SOURCE = workerSource(null);
 
 type Reply = { ok: boolean; value?: unknown; error?: string };
 
@@ -154,11 +185,11 @@ function importNodeOnly(specifier: string): Promise<unknown> {
 /** How long a new worker may take to evaluate the kernel and answer a first message. */
 export const WORKER_START_TIMEOUT_MS = 10_000;
 
-async function spawn(): Promise<PoolWorker> {
+async function spawn(source: string): Promise<PoolWorker> {
   const base = { onReply: null, chain: Promise.resolve(), queued: 0, dead: null };
   if (isNode) {
     const { Worker } = (await importNodeOnly('node:worker_threads')) as typeof import('node:worker_threads');
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    const w = new Worker(source, { eval: true });
     const pw: PoolWorker = {
       ...base,
       post: (m, t) => w.postMessage(m, t),
@@ -175,7 +206,7 @@ async function spawn(): Promise<PoolWorker> {
   }
   const G = globalThis as any;
   if (typeof G.Worker !== 'function' || typeof G.Blob !== 'function') fail(ErrorCode.BACKEND_UNAVAILABLE, 'no Worker support here');
-  const url = G.URL.createObjectURL(new G.Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const url = G.URL.createObjectURL(new G.Blob([source], { type: 'text/javascript' }));
   let w: any;
   try {
     w = new G.Worker(url);
@@ -199,7 +230,7 @@ async function spawn(): Promise<PoolWorker> {
 }
 
 /** The first message of a new worker; rejects when it fails or takes longer than WORKER_START_TIMEOUT_MS. */
-function ping(w: PoolWorker): Promise<void> {
+function ping(w: PoolWorker, start: unknown): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (w.dead !== null) {
       reject(new Error(w.dead));
@@ -216,7 +247,7 @@ function ping(w: PoolWorker): Promise<void> {
       else reject(new Error(r.error));
     };
     try {
-      w.post({ op: 'ping' }, []);
+      w.post({ op: 'ping', start }, []);
     } catch (e) {
       clearTimeout(timer);
       w.onReply = null;
@@ -226,11 +257,12 @@ function ping(w: PoolWorker): Promise<void> {
 }
 
 /** A started worker that has answered its first message, or ECF8_BACKEND_UNAVAILABLE saying why not. */
-async function startWorker(): Promise<PoolWorker> {
+async function startWorker(provider: WorkerKernelProvider | null): Promise<PoolWorker> {
   let w: PoolWorker | null = null;
   try {
-    w = await spawn();
-    await ping(w);
+    const start = provider ? await provider.start() : undefined;
+    w = await spawn(workerSource(provider));
+    await ping(w, start);
     return w;
   } catch (e) {
     if (w) {
@@ -302,8 +334,14 @@ export class WorkerPool {
   /** Incremented by terminate(): a start that was under way when it ran installs nothing. */
   private generation = 0;
 
-  /** `size` workers (default: one per core). Workers start on first use. */
-  constructor(size = 0) {
+  private provider: WorkerKernelProvider | null;
+
+  /**
+   * `size` workers (default: one per core), running `provider`'s code before the JavaScript kernel when given (see
+   * {@link WorkerKernelProvider}). Workers start on first use.
+   */
+  constructor(size = 0, provider: WorkerKernelProvider | null = null) {
+    this.provider = provider;
     if (!Number.isInteger(size) || size < 0) fail(ErrorCode.INVALID_ARGUMENT, `worker count ${size} is not a positive integer`);
     this.size = size;
   }
@@ -317,7 +355,7 @@ export class WorkerPool {
       const generation = this.generation;
       const starting = (this.starting ??= (async () => {
         if (this.size === 0) this.size = await defaultThreadCount();
-        const started = await Promise.allSettled(Array.from({ length: this.size }, startWorker));
+        const started = await Promise.allSettled(Array.from({ length: this.size }, () => startWorker(this.provider)));
         const failed = started.find((r) => r.status === 'rejected');
         if (failed || generation !== this.generation) {
           await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.terminate() : undefined)));
@@ -348,7 +386,7 @@ export class WorkerPool {
     const w = this.workers[slot];
     if (w.dead !== null && w.queued === 0) {
       // Replace a dead worker once nothing waits on it any more.
-      const replacement = startWorker();
+      const replacement = startWorker(this.provider);
       const task = replacement.then((fresh) => {
         if (this.workers[slot] === w) this.workers[slot] = fresh;
         else void fresh.terminate();

@@ -9,6 +9,7 @@
 import { ErrorCode, fail, parseStream, type DecodeOptions, type ParsedStream } from '@ecf8/core';
 import { validateMetadataFast } from '@ecf8/fast';
 import { withKernel, type WasmKernel } from './instance.js';
+import { createRangeDecoder } from './range.js';
 
 /** Windows per chunk by default (8192: 16 blocks of T = 512, 64 KiB of bitstream; the chunk stays in L2). */
 export const DEFAULT_CHUNK_THREADS = 8192;
@@ -18,17 +19,8 @@ export interface WasmDecodeOptions extends DecodeOptions {
   chunkThreads?: number;
 }
 
-const FLAG_GAP = 1;
-const FLAG_POS = 2;
-
 function hex(v: number): string {
   return '0x' + (v >>> 0).toString(16).padStart(8, '0');
-}
-
-function u64At(s: Uint8Array, at: number): number {
-  const lo = (s[at] | (s[at + 1] << 8) | (s[at + 2] << 16) | (s[at + 3] << 24)) >>> 0;
-  const hi = (s[at + 4] | (s[at + 5] << 8) | (s[at + 6] << 16) | (s[at + 7] << 24)) >>> 0;
-  return hi * 2 ** 32 + lo;
 }
 
 function checkArgs(out: Uint8Array, offset: number): void {
@@ -80,45 +72,11 @@ function contentMismatch(crc: number, want: number): never {
 }
 
 function phaseC(k: WasmKernel, parsed: ParsedStream, out: Uint8Array, offset: number, verify: boolean, chunkThreads: number): { positionError: boolean; crc: number } {
-  const { stream: s, layout } = parsed;
-  const { nBlocks, threadsPerBlock: T, exponentBitCount: bits } = layout;
-  const x = k.exports;
-  const mem = k.mem;
-  mem.set(parsed.header.codeLengths, k.CODE_LENGTHS);
-  x.buildDecodeTables();
-  x.setCrcState(-1);
-  const blocksPerChunk = Math.max(1, Math.floor(Math.min(chunkThreads, k.CHUNK_THREADS) / T));
-  const posIn = k.POS_IN >>> 2;
-  let positionError = false;
-  let posStart = 0; // pos[b0]
-  for (let b0 = 0; b0 < nBlocks; ) {
-    const b1 = Math.min(b0 + blocksPerChunk, nBlocks);
-    // Output positions of blocks b0..b1, relative to pos[b0] (validated in phase B: non-decreasing, <= 64 T apart).
-    for (let b = b0; b <= b1; b++) k.i32[posIn + b - b0] = u64At(s, layout.positionsOffset + 8 * b) - posStart;
-    const posEnd = posStart + k.i32[posIn + b1 - b0];
-    // Gap bytes of windows b0 T .. b1 T (the last one is the next block's first window, read only when live).
-    const thread0 = b0 * T;
-    const g0 = Math.floor(thread0 / 2);
-    const gEnd = Math.min(Math.floor((b1 * T) / 2) + 1, layout.gapsSize);
-    mem.set(s.subarray(layout.gapsOffset + g0, layout.gapsOffset + gEnd), k.GAPS_IN);
-    // Exponent bytes of the chunk's windows and up to 16 bytes after (a code may continue into the next block).
-    const e0 = b0 * 8 * T;
-    const eEnd = Math.min(b1 * 8 * T + 16, layout.exponentsSize);
-    mem.set(s.subarray(layout.exponentsOffset + e0, layout.exponentsOffset + eEnd), k.EX_IN);
-    mem.fill(0, k.EX_IN + eEnd - e0, k.EX_IN + eEnd - e0 + 32);
-    // Nibble bytes of elements pos[b0] .. pos[b1] - 1.
-    const n0 = Math.floor(posStart / 2);
-    const nEnd = Math.ceil(posEnd / 2);
-    mem.set(s.subarray(layout.nibblesOffset + n0, layout.nibblesOffset + nEnd), k.NIB_IN);
-    mem.fill(0, k.NIB_IN + nEnd - n0, k.NIB_IN + nEnd - n0 + 16);
-    const nOut = posEnd - posStart;
-    const live = Math.min(bits - e0 * 8, 2 ** 30);
-    const flags = x.decodeChunk(b1 - b0, T, live, thread0 % 2, b0 === 0 ? 1 : 0, b1 === nBlocks ? 1 : 0, nOut, posStart % 2, verify && !positionError ? 1 : 0, eEnd - e0);
-    if (flags & FLAG_GAP) fail(ErrorCode.GAP_MISMATCH, 'the gap chain is broken: a window does not start where the codes before it end');
-    if (flags & FLAG_POS) positionError = true;
-    out.set(mem.subarray(k.OUT, k.OUT + nOut), offset + posStart);
-    posStart = posEnd;
-    b0 = b1;
-  }
-  return { positionError, crc: ~x.getCrcState() >>> 0 };
+  const { layout } = parsed;
+  k.mem.set(parsed.header.codeLengths, k.CODE_LENGTHS);
+  k.exports.buildDecodeTables();
+  const g = { ...layout, bits: layout.exponentBitCount, T: layout.threadsPerBlock };
+  const [gap, position, crc] = createRangeDecoder(k.exports)(parsed.stream, g, out, offset, 0, layout.nBlocks, verify, chunkThreads);
+  if (gap) fail(ErrorCode.GAP_MISMATCH, 'the gap chain is broken: a window does not start where the codes before it end');
+  return { positionError: position !== 0, crc };
 }

@@ -126,6 +126,20 @@ export async function initWasm(): Promise<void> {
   }
 }
 
+/**
+ * The compiled module (compiled once per realm), e.g. to post to workers, which instantiate it themselves; rejects
+ * with ECF8_BACKEND_UNAVAILABLE when WebAssembly cannot compile it.
+ */
+export async function wasmModule(): Promise<WebAssembly.Module> {
+  try {
+    if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available in this environment');
+    compiled ??= await WebAssembly.compile(wasmBinary() as BufferSource);
+    return compiled;
+  } catch (e) {
+    return fail(ErrorCode.BACKEND_UNAVAILABLE, `cpu-wasm: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
 /** The instance, made synchronously when {@link initWasm} has not run (fine in Node and in workers). */
 export function kernel(): WasmKernel {
   if (current) return current;
