@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main } from '../src/index.js';
+import { run } from './run-cli.js';
 import { loadVectors } from '../../../conformance/src/vectors.js';
 
 let dir: string;
@@ -11,13 +11,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ecf8-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 const vectors = loadVectors();
 

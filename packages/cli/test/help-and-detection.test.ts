@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main } from '../src/index.js';
+import { run } from './run-cli.js';
 import { COMMAND_HELP } from '../src/help.js';
 import { fileKind } from '../src/commands.js';
 import { progressWidth } from '../src/model-commands.js';
@@ -15,13 +15,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ecf8-help-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 const vectors = loadVectors();
 const sample = new Uint8Array(readFileSync(new URL('../samples/default.fp8', import.meta.url)));

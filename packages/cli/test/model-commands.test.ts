@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/index.js';
+import { run } from './run-cli.js';
 import { formatProgress } from '../src/model-commands.js';
 import { buildSafetensors, parseSafetensors } from '@ecf8/safetensors';
 
@@ -14,12 +14,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 /** FP8 weights (real, from the bundled sample), F32 scales, BF16 norms. */

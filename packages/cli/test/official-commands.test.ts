@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/index.js';
+import { run } from './run-cli.js';
 import { buildSafetensors, parseSafetensors } from '@ecf8/safetensors';
 
 const sample = new Uint8Array(readFileSync(new URL('../samples/default.fp8', import.meta.url)));
@@ -12,13 +12,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ecf8-official-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 describe('ecf8 export-official / import-official options', () => {
   it('--diffsynth writes dfloat_config.json, --force replaces side files, a release directory imports', async () => {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/index.js';
+import { run } from './run-cli.js';
 
 const MODEL = new URL('../samples/model.safetensors', import.meta.url);
 const FP8 = new URL('../samples/default.fp8', import.meta.url);
@@ -14,12 +14,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const temps = () => readdirSync(dir).filter((f) => /\.ecf8-\d+-[0-9a-f]{8}\.[a-z]+$/.test(f));
 

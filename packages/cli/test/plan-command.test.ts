@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/index.js';
+import { run } from './run-cli.js';
 import { compressFile, parseSafetensors, readCompressedLayout } from '@ecf8/safetensors';
 import { readFileSync } from 'node:fs';
 
@@ -16,13 +16,6 @@ beforeAll(async () => {
   await compressFile(SAMPLE, compressed);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 describe('ecf8 plan', () => {
   it('prints resident compressed bytes, workspace and the plain FP8 size', async () => {
