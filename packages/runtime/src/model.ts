@@ -4,16 +4,16 @@
  * the largest tensor (the paper's tensor management). Non-FP8 tensors stay as stored, in host memory.
  *
  * Opening validates the files as `ecf8 verify` does (spec Appendix A.4): the safetensors structure, the `ecf8.*`
- * metadata (@ecf8/safetensors' readCompressedLayout), every stream's element count against its tensor, and, with
+ * metadata (@ecf8/safetensors' readCompressedLayout), a directory's index files against its shards (checkIndexes),
+ * every stream's element count against its tensor, and, with
  * `verify: 'full'` (the default), every stream decoded by the chosen backend and the SHA-256 of the original file
  * rebuilt tensor by tensor; `verify: 'metadata'` checks streams' headers and metadata only (spec §11.2 phases A, B).
  */
-import { addContext, FP8_DTYPE, headerSizeOf, ModelErrorCode, parseHeaderBytes, readCompressedLayout, type CompressedLayout, type SafetensorsHeader } from '@ecf8/safetensors/layout';
+import { addContext, checkIndexShards, FP8_DTYPE, headerSizeOf, ModelErrorCode, parseHeaderBytes, parseIndex, readCompressedLayout, Sha256, type CompressedLayout, type SafetensorsHeader } from '@ecf8/safetensors/layout';
 import { ErrorCode, fail, parseStream, readHeader, validateMetadata, type Ecf8Backend } from '@ecf8/core';
 import { checkWorkspaceOptions, planMemory, type MemoryReport, type WorkspaceOptions } from './memory.js';
 import { cudaPlacement, hostPlacement, placementKindOf, webGpuPlacement, type CudaDeviceBuffer, type Placement, type PlacementKind, type WebGpuLikeBackend } from './placement.js';
-import { Sha256 } from './sha256.js';
-import { openShards, type ModelSource, type Shard } from './sources.js';
+import { openModelFiles, type IndexFile, type ModelSource, type Shard } from './sources.js';
 
 export interface OpenOptions<Target = unknown> extends WorkspaceOptions {
   /** The decoding backend (from @ecf8/core's registry, @ecf8/fast, @ecf8/webgpu, @ecf8/cuda). */
@@ -221,7 +221,7 @@ export async function openModel<Target = unknown>(source: ModelSource, options: 
   const availability = await backend.isAvailable();
   if (!availability.available) fail(ErrorCode.BACKEND_UNAVAILABLE, `${backend.name}: ${availability.reason}`);
 
-  const shards = await openShards(source);
+  const { shards, indexes } = await openModelFiles(source);
   const entries: Entry[] = [];
   let impl: Placement<Target, unknown> | undefined;
   let workspace: Target | undefined;
@@ -243,6 +243,7 @@ export async function openModel<Target = unknown>(source: ModelSource, options: 
         throw addContext(e, shard.name);
       }
     }
+    await checkIndexes(indexes, files);
     const plan = planMemory(
       files.map((f) => f.layout),
       { slots, workspaceBytes },
@@ -299,6 +300,16 @@ export async function openModel<Target = unknown>(source: ModelSource, options: 
   } finally {
     await Promise.all(shards.map((s) => s.close()));
   }
+}
+
+/**
+ * A directory's `*.safetensors.index.json` files checked against its shards as `ecf8 verify DIR` does (model-file
+ * spec §5, @ecf8/safetensors' checkIndexShards): the `ecf8` entry, every shard the index names, and the recorded
+ * shard checksums; a missing or swapped shard is ECF8_MISSING_SHARD.
+ */
+async function checkIndexes(indexes: readonly IndexFile[], files: readonly { shard: Shard; header: SafetensorsHeader; layout: CompressedLayout }[]): Promise<void> {
+  const byName = new Map(files.map((f) => [f.shard.name, f]));
+  for (const { name, bytes } of indexes) await checkIndexShards(parseIndex(bytes, name), name, name, (path) => byName.get(path) ?? null);
 }
 
 /** Decodes a stream once for `verify: 'full'`: into the host workspace when it fits, else with the backend's decode(). */

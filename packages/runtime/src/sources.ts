@@ -18,6 +18,18 @@ export interface Shard {
   close(): Promise<void>;
 }
 
+/** A sharded checkpoint's `*.safetensors.index.json`, named like the shards (path relative to the model directory). */
+export interface IndexFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** A model's shards and, for a directory, its index files (checked against the shards at open). */
+export interface ModelFiles {
+  shards: Shard[];
+  indexes: IndexFile[];
+}
+
 /** What {@link openModel} accepts: a path (Node), bytes, a Blob/File, a fetch Response, or several shards. */
 export type ModelSource = string | ArrayBuffer | ArrayBufferView | Blob | Response | readonly (ArrayBuffer | ArrayBufferView | Blob)[];
 
@@ -63,11 +75,20 @@ function one(x: ArrayBuffer | ArrayBufferView | Blob, name: string): Shard {
 
 /** The shards of `source`, in a stable order. */
 export async function openShards(source: ModelSource): Promise<Shard[]> {
+  return (await openModelFiles(source)).shards;
+}
+
+/** The shards of `source`, in a stable order, and the index files of a directory path. */
+export async function openModelFiles(source: ModelSource): Promise<ModelFiles> {
   if (typeof source === 'string') {
     // Node only: the file-system reader is loaded when a path is given, never at import time.
-    const { openPathShards } = await import('./node-files.js');
-    return openPathShards(source);
+    const { openPathFiles } = await import('./node-files.js');
+    return openPathFiles(source);
   }
+  return { shards: await openInMemory(source), indexes: [] };
+}
+
+async function openInMemory(source: Exclude<ModelSource, string>): Promise<Shard[]> {
   if (isResponse(source)) {
     if (!source.ok) fail(ErrorCode.IO_ERROR, `fetch of ${source.url || 'the model'} failed: HTTP ${source.status}`);
     const name = source.url ? decodeURIComponent(new URL(source.url).pathname.split('/').pop() || 'model.safetensors') : 'model.safetensors';

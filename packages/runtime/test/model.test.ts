@@ -3,7 +3,7 @@
  * errors (with their codes), and validation at open as `ecf8 verify` does it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADER_SIZE, referenceBackend, type Ecf8Backend } from '@ecf8/core';
@@ -11,6 +11,8 @@ import { cpuFastBackend, cpuWorkersBackend } from '@ecf8/fast';
 import { buildSafetensors, compressModel, parseSafetensors, readCompressedLayout } from '@ecf8/safetensors';
 import { formatMemoryReport, openModel, planMemory, type CompressedModel } from '../src/index.js';
 import { makeFixture, type Fixture } from './fixtures.js';
+
+const PROTOTYPE_INDEX = resolve(__dirname, '../../safetensors/test/abuse/prototype-index');
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -68,13 +70,48 @@ describe('openModel on the CPU', () => {
     expect(model.memory().files).toBe(2);
     await model.close();
     // The same two shards given as bytes, and a tensor present twice.
-    const { readFile } = await import('node:fs/promises');
     const a = await readFile(join(fx.dir, 'sharded', 'model-00001-of-00002.safetensors'));
     const b = await readFile(join(fx.dir, 'sharded', 'model-00002-of-00002.safetensors'));
     const both = await openModel([a, b], { backend: cpuFastBackend, verify: 'metadata' });
     await expectAllTensors(both);
     await both.close();
     await expect(openModel([a, a], { backend: cpuFastBackend })).rejects.toMatchObject({ code: 'ECF8_BAD_SAFETENSORS', message: expect.stringMatching(/is also in/) });
+  });
+
+  it('checks a directory against its index as `ecf8 verify DIR` does: missing, renamed or swapped shards are ECF8_MISSING_SHARD', async () => {
+    // The prototype-key fixture of @ecf8/safetensors: tensors named __proto__, constructor, toString, hasOwnProperty.
+    const compressed = join(fx.dir, 'prototype-index.ecf8');
+    await compressModel(PROTOTYPE_INDEX, compressed);
+    const model = await openModel(compressed, { backend: cpuFastBackend });
+    expect(model.tensors.map((t) => t.name).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    await model.close();
+    const variant = async (name: string, change: (dir: string) => Promise<void>) => {
+      const dir = join(fx.dir, name);
+      await cp(compressed, dir, { recursive: true });
+      await change(dir);
+      return dir;
+    };
+    const [one, two] = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const broken = [
+      await variant('missing', (d) => unlink(join(d, two))),
+      await variant('renamed', (d) => rename(join(d, two), join(d, 'model-00003-of-00002.safetensors'))),
+      await variant('swapped', async (d) => {
+        await rename(join(d, one), join(d, 'tmp'));
+        await rename(join(d, two), join(d, one));
+        await rename(join(d, 'tmp'), join(d, two));
+      }),
+    ];
+    for (const dir of broken) {
+      await expect(openModel(dir, { backend: cpuFastBackend, verify: 'metadata' }), dir).rejects.toMatchObject({ code: 'ECF8_MISSING_SHARD' });
+    }
+    // An altered ecf8 entry in the index is refused too.
+    const tampered = await variant('tampered', async (d) => {
+      const path = join(d, 'model.safetensors.index.json');
+      const index = JSON.parse(await readFile(path, 'utf8'));
+      index.ecf8.original_sha256 = '0'.repeat(64);
+      await writeFile(path, JSON.stringify(index));
+    });
+    await expect(openModel(tampered, { backend: cpuFastBackend })).rejects.toMatchObject({ code: 'ECF8_MODEL_CHECKSUM_MISMATCH' });
   });
 
   it('works with an asynchronous backend (worker threads)', async () => {

@@ -80,7 +80,7 @@ export interface CompressedLayout {
   copies: Map<string, TensorInfo>;
 }
 
-function decodeBase64Strict(s: string, what: string): Uint8Array {
+export function decodeBase64Strict(s: string, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) metaFail(`${what} is not valid base64`);
   // atob/btoa (in browsers and Node) work on "binary strings", one char per byte; encoding back proves canonical form.
   const binary = atob(s);

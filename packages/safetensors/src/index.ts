@@ -63,7 +63,8 @@ export {
   type CompressedLayout,
   type StreamMapEntry,
 } from './model.js';
-export { compressModel, decompressModel, verifyModel, listSafetensors, INDEX_SUFFIX, INDEX_FORMAT, type ModelResult, type DirectoryOptions } from './model-dir.js';
+export { compressModel, decompressModel, verifyModel, listSafetensors, type ModelResult, type DirectoryOptions } from './model-dir.js';
+export { INDEX_SUFFIX, INDEX_FORMAT } from './model-index.js';
 export { inspectModel, THEOREM_2_1, type InspectReport, type TensorStats, type InspectOptions } from './inspect.js';
 export { renderInspectSvg, blockAndKind } from './plot.js';
 export {

@@ -7,9 +7,8 @@
  * special file (FIFO, socket, device) is an error, never skipped. The output directory is built next to its final
  * path and put in place by `writeDirectoryOutput` (output.ts).
  */
-import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { ErrorCode } from '@ecf8/core';
 import { addContext, ioError, ModelErrorCode, modelFail } from './errors.js';
 import { isDirectory, readSidecar } from './io.js';
@@ -23,10 +22,9 @@ import {
   type FileResult,
   type RestoreOptions,
 } from './model.js';
+import { checkIndexShards, INDEX_FORMAT, INDEX_SUFFIX, indexShardPath as shardPath, originalIndexBytes, parseIndex, sha256Hex, type IndexJson } from './model-index.js';
 import { ProgressTracker } from './progress.js';
 
-export const INDEX_SUFFIX = '.safetensors.index.json';
-export const INDEX_FORMAT = 'ecf8-safetensors-index';
 
 export interface ModelResult {
   input: string;
@@ -145,54 +143,11 @@ async function totalsOf(root: string, files: string[]): Promise<{ tensors: numbe
   return { tensors, bytes };
 }
 
-interface IndexEcf8Entry {
-  format: string;
-  version: string;
-  original_index: string;
-  original_sha256: string;
-  /** Shard file name (relative to the index) -> SHA-256 of the original shard, as recorded at compression. */
-  shards?: Record<string, string>;
-}
-
-interface IndexJson {
-  metadata?: Record<string, unknown>;
-  weight_map: Record<string, string>;
-  ecf8?: IndexEcf8Entry;
-  [k: string]: unknown;
-}
-
-function parseIndex(bytes: Uint8Array, path: string): IndexJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (e) {
-    return modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: index is not valid UTF-8 JSON: ${(e as Error).message}`);
-  }
-  const j = json as IndexJson;
-  if (typeof j !== 'object' || j === null || Array.isArray(j) || !Object.hasOwn(j, 'weight_map') || typeof j.weight_map !== 'object' || j.weight_map === null || Array.isArray(j.weight_map)) {
-    modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: index has no weight_map object`);
-  }
-  if (Object.hasOwn(j, 'metadata') && j.metadata !== null && (typeof j.metadata !== 'object' || Array.isArray(j.metadata))) {
-    modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: index metadata is not an object`);
-  }
-  for (const [k, v] of Object.entries(j.weight_map)) {
-    if (typeof v !== 'string' || v === '' || v === '.' || v === '..' || /[\\/]/.test(v) || v.includes('\0')) {
-      modelFail(ModelErrorCode.BAD_SAFETENSORS, `${path}: weight_map entry ${JSON.stringify(k)} names an unsafe shard ${JSON.stringify(v)}`);
-    }
-  }
-  return j;
-}
-
-const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 /** Reads an index (size-capped, model-file spec §5) and parses it. */
 async function readIndex(path: string): Promise<{ bytes: Uint8Array; index: IndexJson }> {
   const bytes = await readSidecar(path);
   return { bytes, index: parseIndex(bytes, path) };
 }
-
-/** `dir/shard` as listed (relative to the model root), for an index at `indexRel`. */
-const shardPath = (indexRel: string, shard: string) => (dirname(indexRel) === '.' ? shard : join(dirname(indexRel), shard));
 
 /** Compresses a file or a model directory. */
 export async function compressModel(input: string, output: string, options: CompressOptions & DirectoryOptions = {}): Promise<ModelResult> {
@@ -247,22 +202,6 @@ export async function compressModel(input: string, output: string, options: Comp
   );
 }
 
-function originalIndexBytes(index: IndexJson, path: string): Uint8Array | null {
-  if (!Object.hasOwn(index, 'ecf8')) return null;
-  const e = index.ecf8 as IndexEcf8Entry;
-  if (typeof e !== 'object' || e === null || e.format !== INDEX_FORMAT || e.version !== '1' || typeof e.original_index !== 'string') {
-    modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${path}: malformed ecf8 entry`);
-  }
-  if (e.shards !== undefined && (typeof e.shards !== 'object' || e.shards === null || Array.isArray(e.shards) || !Object.values(e.shards).every((v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)))) {
-    modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${path}: malformed ecf8.shards entry`);
-  }
-  const b = Buffer.from(e.original_index, 'base64');
-  if (b.toString('base64') !== e.original_index) modelFail(ModelErrorCode.BAD_MODEL_METADATA, `${path}: ecf8.original_index is not valid base64`);
-  const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  if (sha256Hex(bytes) !== e.original_sha256) modelFail(ModelErrorCode.MODEL_CHECKSUM_MISMATCH, `${path}: original index does not match its SHA-256`);
-  return bytes;
-}
-
 /**
  * Checks that a compressed directory holds every shard its indexes name (model-file spec §5): each shard the `weight_map`
  * names exists and holds the tensor it is named for, and each shard recorded in `ecf8.shards` is a compressed file
@@ -271,7 +210,8 @@ function originalIndexBytes(index: IndexJson, path: string): Uint8Array | null {
 async function checkShards(input: string, list: Listing): Promise<void> {
   const present = new Set(list.safetensors);
   const headers = new Map<string, Awaited<ReturnType<typeof readModelHeader>>>();
-  const headerOf = async (rel: string) => {
+  const shardOf = async (rel: string) => {
+    if (!present.has(rel)) return null;
     let h = headers.get(rel);
     if (!h) headers.set(rel, (h = await readModelHeader(join(input, rel))));
     return h;
@@ -279,20 +219,7 @@ async function checkShards(input: string, list: Listing): Promise<void> {
   for (const idx of list.indexes) {
     const path = join(input, idx);
     const { index } = await readIndex(path);
-    if (!Object.hasOwn(index, 'ecf8')) continue; // not a compressed index: nothing recorded to check against
-    originalIndexBytes(index, path);
-    const where = relative(input, path) || path;
-    for (const [name, shard] of Object.entries(index.weight_map)) {
-      const rel = shardPath(idx, shard);
-      if (!present.has(rel)) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} (holding ${JSON.stringify(name)}) is missing`);
-      if (!(await headerOf(rel)).header.byName.has(name)) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} does not hold ${JSON.stringify(name)} (renamed or replaced shard?)`);
-    }
-    for (const [shard, sha] of Object.entries(index.ecf8!.shards ?? {})) {
-      const rel = shardPath(idx, shard);
-      if (!present.has(rel)) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} is missing`);
-      const { layout } = await headerOf(rel);
-      if (!layout || layout.sha256 !== sha) modelFail(ModelErrorCode.MISSING_SHARD, `${where}: shard ${JSON.stringify(shard)} is not the compressed shard recorded in the index (renamed or replaced?)`);
-    }
+    await checkIndexShards(index, idx, relative(input, path) || path, shardOf);
   }
 }
 

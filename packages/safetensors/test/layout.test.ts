@@ -21,11 +21,11 @@ function metadataWith(originalHeader: string) {
 }
 
 describe('layout.ts', () => {
-  it('imports nothing from Node (directly or through format.ts and errors.ts)', () => {
-    for (const f of ['layout.ts', 'container.ts', 'format.ts', 'errors.ts']) {
+  it('imports nothing from Node (directly or through model-index.ts, sha256.ts, format.ts and errors.ts)', () => {
+    for (const f of ['layout.ts', 'container.ts', 'model-index.ts', 'sha256.ts', 'format.ts', 'errors.ts']) {
       const text = readFileSync(join(src, f), 'utf8');
       expect(text, f).not.toMatch(/from 'node:|Buffer\./);
-      for (const [, dep] of text.matchAll(/from '([^']+)'/g)) expect(['./container.js', './errors.js', './format.js', '@ecf8/core'], `${f} imports ${dep}`).toContain(dep);
+      for (const [, dep] of text.matchAll(/from '([^']+)'/g)) expect(['./container.js', './model-index.js', './sha256.js', './errors.js', './format.js', '@ecf8/core'], `${f} imports ${dep}`).toContain(dep);
     }
   });
 
