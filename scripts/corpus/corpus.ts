@@ -185,6 +185,18 @@ export function readSafetensors(file: string): { name: string; shape: number[]; 
     .sort((a, b) => a.data.byteOffset - b.data.byteOffset);
 }
 
+/** All F8_E4M3 tensors of a data set's file, concatenated in file order: the bytes the benchmarks time. */
+export function datasetFp8(ds: CorpusDataset): Uint8Array {
+  const tensors = readSafetensors(join(CACHE, ds.file));
+  const fp8 = new Uint8Array(tensors.reduce((a, t) => a + t.data.length, 0));
+  let at = 0;
+  for (const t of tensors) {
+    fp8.set(t.data, at);
+    at += t.data.length;
+  }
+  return fp8;
+}
+
 // ------------------------------------------------------------------------------------------- synthetic weights
 /** Deterministic xorshift128+ uniform in (0, 1). */
 function rng(seed: number): () => number {

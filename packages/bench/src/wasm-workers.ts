@@ -7,12 +7,11 @@
  * relaxed atomic loads, slower than an ordinary copy). Best of ROUNDS (default 15) and median.
  * DATASETS=a,b limits the sets (default: the three synthetic 16-32 MB sets and the largest real model).
  */
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encode as refEncode } from '@ecf8/core';
 import { decodeFastInto, decodeParallelInto, WorkerPool } from '@ecf8/fast';
 import { decodeWasmInto, usesSimd, wasmWorkerProvider } from '@ecf8/wasm';
-import { CACHE, loadManifest, readSafetensors } from '../../../scripts/corpus/corpus.js';
+import { datasetFp8, loadManifest } from '../../../scripts/corpus/corpus.js';
 import { machine } from './report.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
@@ -51,14 +50,8 @@ async function secondCore(): Promise<number> {
 const rows: string[] = [];
 for (const ds of loadManifest().filter((d) => SETS.includes(d.name))) {
   process.stderr.write(`[bench:wasm-workers] ${ds.name} ...\n`);
-  const tensors = readSafetensors(join(CACHE, ds.file));
-  const n = tensors.reduce((a, t) => a + t.data.length, 0);
-  const fp8 = new Uint8Array(n);
-  let at = 0;
-  for (const t of tensors) {
-    fp8.set(t.data, at);
-    at += t.data.length;
-  }
+  const fp8 = datasetFp8(ds);
+  const n = fp8.length;
   // The stream in shared memory, as an application that wants the no-copy path holds it.
   const plain = refEncode(fp8);
   const stream = new Uint8Array(new SharedArrayBuffer(plain.length));

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { encode as refEncode } from '@ecf8/core';
 import { decodeFastInto, encodeFast } from '@ecf8/fast';
 import { decodeWasmInto, encodeWasm, usesSimd } from '@ecf8/wasm';
-import { CACHE, loadManifest, readSafetensors } from '../../../scripts/corpus/corpus.js';
+import { CACHE, datasetFp8, loadManifest } from '../../../scripts/corpus/corpus.js';
 import { machine } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -43,14 +43,8 @@ const f2 = (x: number) => x.toFixed(2);
 const rows: string[] = [];
 for (const ds of loadManifest()) {
   process.stderr.write(`[bench:wasm] ${ds.name} ...\n`);
-  const tensors = readSafetensors(join(CACHE, ds.file));
-  const n = tensors.reduce((a, t) => a + t.data.length, 0);
-  const fp8 = new Uint8Array(n);
-  let at = 0;
-  for (const t of tensors) {
-    fp8.set(t.data, at);
-    at += t.data.length;
-  }
+  const fp8 = datasetFp8(ds);
+  const n = fp8.length;
   const stream = refEncode(fp8);
   const out = new Uint8Array(n);
   if (!same(encodeWasm(fp8), stream) || !same(encodeFast(fp8), stream)) throw new Error(`${ds.name}: encoder differs from the reference`);

@@ -6,7 +6,7 @@ import { registerBackend, type DecodeOptions, type Ecf8Backend } from '@ecf8/cor
 import { decodeFast, decodeFastInto } from './codec.js';
 import { chooseTransport, decodeParallel, decodeParallelInto, getDefaultPool, terminateDefaultPool, workersAvailable, type ParallelOptions } from './workers.js';
 
-export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, validateMetadataFast } from './codec.js';
+export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, finishStream, validateMetadataFast } from './codec.js';
 export {
   chooseTransport,
   decodeParallel,

@@ -9,14 +9,13 @@ import {
   DEFAULT_THREADS_PER_BLOCK,
   ErrorCode,
   fail,
-  HEADER_SIZE,
-  HeaderOffset,
   isValidThreadsPerBlock,
   layoutOf,
   type EncodeOptions,
   type Layout,
 } from '@ecf8/core';
-import { crc32cUpdate } from '@ecf8/fast';
+// The header fields and the metadata CRC (spec §4.1, §10): the same step as @ecf8/fast's encoder.
+import { finishStream } from '@ecf8/fast';
 import { withKernel, type WasmKernel } from './instance.js';
 
 /** Encode options of this package: `chunkElements` (a multiple of 8, at most 2^19) exists for tests. */
@@ -116,28 +115,6 @@ function writeSections(k: WasmKernel, fp8: Uint8Array, plan: Plan, out: Uint8Arr
     for (let j = 0; j < posCount; j++) putU64(layout.positionsOffset + 8 * (firstBlock + j), i0 + k.i32[(k.ENC_POS >>> 2) + j]);
   }
   putU64(layout.positionsOffset + 8 * layout.nBlocks, layout.elementCount);
-}
-
-/** Header fields (spec §4.1) and the metadata CRC (§10), once sections 1-4 are in place. */
-function finishStream(out: Uint8Array, layout: Layout, codeLengths: Uint8Array, contentCrc: number): void {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out.set([0x45, 0x43, 0x46, 0x38, 1, 1, 8, 0], 0);
-  dv.setUint32(HeaderOffset.threadsPerBlock, layout.threadsPerBlock, true);
-  const u64 = (at: number, v: number) => {
-    dv.setUint32(at, v % 2 ** 32, true);
-    dv.setUint32(at + 4, Math.floor(v / 2 ** 32), true);
-  };
-  u64(HeaderOffset.elementCount, layout.elementCount);
-  u64(HeaderOffset.exponentBitCount, layout.exponentBitCount);
-  out.set(codeLengths, HeaderOffset.codeLengths);
-  u64(HeaderOffset.positionsSize, layout.positionsSize);
-  u64(HeaderOffset.gapsSize, layout.gapsSize);
-  u64(HeaderOffset.exponentsSize, layout.exponentsSize);
-  u64(HeaderOffset.nibblesSize, layout.nibblesSize);
-  dv.setUint32(HeaderOffset.contentCrc32c, contentCrc, true);
-  let meta = crc32cUpdate(0, out, 0, HeaderOffset.metadataCrc32c);
-  meta = crc32cUpdate(meta, out, HEADER_SIZE, layout.exponentsOffset);
-  dv.setUint32(HeaderOffset.metadataCrc32c, meta, true);
 }
 
 function chunkOf(k: WasmKernel, options: WasmEncodeOptions): number {
