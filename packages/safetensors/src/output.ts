@@ -213,12 +213,7 @@ export async function writeOutput<T>(target: string, write: (sink: OutputSink) =
     if (!options.sequential) modelFail(ErrorCode.INVALID_ARGUMENT, `${target} is not a regular file, and this output is written out of order; give a file name`);
     if (plan.kind === 'stdout') return write(stdoutSink());
     await testPause('device-open');
-    let fh: FileHandle;
-    try {
-      fh = await open(target, constants.O_WRONLY);
-    } catch (e) {
-      throw ioError(`cannot write ${target}`, e);
-    }
+    const fh = await openExisting(target);
     try {
       return await write(orderedSink(target, (bytes) => writeFully(fh, bytes, null, target)));
     } finally {
@@ -278,6 +273,15 @@ async function publish(temp: string, target: string, replace: boolean): Promise<
   }
 }
 
+/** Opens an existing device or FIFO for writing through it (never replaced); errors name the path. */
+async function openExisting(target: string): Promise<FileHandle> {
+  try {
+    return await open(target, constants.O_WRONLY);
+  } catch (e) {
+    throw ioError(`cannot write ${target}`, e);
+  }
+}
+
 /**
  * Writes `target` through a temporary file: `write(fh, tempPath)` fills it, then it is synced and moved onto
  * `target` (the earlier API, kept for callers that write at scattered positions). Devices are opened and written
@@ -288,12 +292,7 @@ export async function writeFileAtomically<T>(target: string, write: (fh: FileHan
   const plan = await planOutput(target, policy, false);
   if (plan.kind === 'stdout') modelFail(ErrorCode.INVALID_ARGUMENT, `this command writes its output out of order and cannot write to standard output; give a file name`);
   if (plan.kind === 'device') {
-    let fh: FileHandle;
-    try {
-      fh = await open(target, constants.O_WRONLY);
-    } catch (e) {
-      throw ioError(`cannot write ${target}`, e);
-    }
+    const fh = await openExisting(target);
     try {
       return await write(fh, target);
     } catch (e) {
