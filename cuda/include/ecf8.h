@@ -146,6 +146,16 @@ ECF8_API const ecf8_info *ecf8_device_info(const ecf8_device_stream *ds);
 /* Bytes of device workspace a decode of `ds` needs (a multiple of 256; at least 256). */
 ECF8_API uint64_t ecf8_device_workspace_size(const ecf8_device_stream *ds);
 
+/* Bytes of device workspace a decode of a stream of `element_count` elements needs: what
+ * ecf8_device_workspace_size returns for such a stream (it depends on the element count alone, and grows with it).
+ * Host code, in every build: a caller can size one workspace for many streams (the largest count) before uploading
+ * any. Added after version 1 shipped; ECF8_API_VERSION unchanged (no existing function changed). */
+ECF8_API uint64_t ecf8_workspace_size_for(uint64_t element_count);
+
+/* Bytes of device memory an uploaded stream holds (its bytes padded to 16, its decode tables and the CRC tables),
+ * for memory accounting; 0 for NULL. Added after version 1 shipped, like ecf8_workspace_size_for. */
+ECF8_API uint64_t ecf8_device_stream_bytes(const ecf8_device_stream *ds);
+
 /* Enqueue the decode of `ds` on `cuda_stream` (a cudaStream_t, NULL = default stream). Writes the n decoded
  * bytes to device memory dst[offset .. offset + n), where `dst` is a device pointer (cudaMalloc or equivalent)
  * to a buffer of `dst_capacity` bytes; any alignment works (16-byte-aligned dst + offset is fastest).

@@ -20,8 +20,7 @@ using namespace ecf8;
 namespace {
 
 constexpr uint32_t kScanWords = 80;  // warp totals (32) + block total (1) + warp offsets (32), padded to 16 bytes
-constexpr uint32_t kCrcChunk = 4096;  // bytes per CRC chunk
-constexpr uint32_t kCrcThreads = 256;  // chunks per CRC block
+// kCrcChunk (bytes per CRC chunk) and kCrcThreads (chunks per CRC block): ecf8_internal.h
 constexpr int kCrcLevels = 64;
 
 thread_local std::string g_last_error;
@@ -312,12 +311,12 @@ ecf8_status ecf8_device_upload(const void *data, uint64_t size, unsigned flags, 
 const ecf8_info *ecf8_device_info(const ecf8_device_stream *ds) { return ds ? &ds->info : nullptr; }
 
 uint64_t ecf8_device_workspace_size(const ecf8_device_stream *ds) {
+  return ds ? ecf8_workspace_size_for(ds->info.element_count) : 0;
+}
+
+uint64_t ecf8_device_stream_bytes(const ecf8_device_stream *ds) {
   if (!ds) return 0;
-  // [0]: error word, [1]: decoded CRC; then two ping-pong arrays for the CRC tree.
-  const uint64_t chunks = ceil_div(ds->info.element_count, kCrcChunk);
-  const uint64_t a = ceil_div(chunks, kCrcThreads), b = ceil_div(a, kCrcThreads);
-  const uint64_t bytes = 256 + 4 * (a + 64) + 4 * (b + 64);
-  return (bytes + 255) & ~(uint64_t)255;
+  return ((ds->info.stream_size + 15) & ~(uint64_t)15) + ds->table_bytes + 4 * 4 * 256;  // + slicing-by-4 CRC tables
 }
 
 ecf8_status ecf8_device_decode(const ecf8_device_stream *ds, void *dst, uint64_t dst_capacity, uint64_t offset,

@@ -20,6 +20,8 @@ const ecf8_info *ecf8_device_info(const ecf8_device_stream *) { return 0; }
 
 uint64_t ecf8_device_workspace_size(const ecf8_device_stream *) { return 0; }
 
+uint64_t ecf8_device_stream_bytes(const ecf8_device_stream *) { return 0; }
+
 ecf8_status ecf8_device_decode(const ecf8_device_stream *, void *, uint64_t, uint64_t, void *, uint64_t, unsigned,
                                void *) {
   return ECF8_BACKEND_UNAVAILABLE;

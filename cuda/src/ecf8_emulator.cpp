@@ -80,19 +80,7 @@ uint32_t emulate_block(const KParams &P, uint64_t b, const uint8_t *lut, const u
 
 using namespace ecf8;
 
-extern "C" ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void *out, uint64_t out_capacity,
-                                        uint64_t offset, unsigned flags) {
-  if ((!stream && size) || (flags & ~ECF8_SKIP_CHECKSUMS)) return ECF8_INVALID_ARGUMENT;
-  const uint8_t *s = (const uint8_t *)stream;
-  ecf8_info I;
-  ecf8_status st = validate_header(s, size, &I);  // phase A
-  if (st != ECF8_OK) return st;
-  if (I.element_count > (uint64_t)SIZE_MAX / 2) return ECF8_LIMIT_EXCEEDED;
-  if (!out && I.element_count) return ECF8_INVALID_ARGUMENT;
-  if (offset > out_capacity || out_capacity - offset < I.element_count) return ECF8_OUTPUT_TOO_SMALL;
-  st = validate_metadata(s, I, flags);  // phase B
-  if (st != ECF8_OK) return st;
-
+ecf8_status ecf8::emulate_decode(const uint8_t *s, const ecf8_info &I, uint8_t *dst, unsigned flags) {
   TableBlob blob = build_table_blob(I.code_lengths, I.element_count);
   const uint8_t *lut = blob.bytes.data();
   std::vector<uint32_t> mtab(kMultiEntries);
@@ -109,7 +97,7 @@ extern "C" ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void 
   P.n_blocks = I.n_blocks;
   P.T = I.threads_per_block;
   P.n_luts = blob.n_luts;
-  P.dst = (uint8_t *)out + offset;
+  P.dst = dst;
 
   const uint32_t T = I.threads_per_block;
   std::vector<uint32_t> counts(T), offsets(T), scratch(8u * T);
@@ -125,4 +113,19 @@ extern "C" ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void 
     if (ecf8_crc32c(0, P.dst, (size_t)I.element_count) != I.content_crc32c) fl |= kFlagContentMismatch;
   }
   return status_from_flags(fl);
+}
+
+extern "C" ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void *out, uint64_t out_capacity,
+                                        uint64_t offset, unsigned flags) {
+  if ((!stream && size) || (flags & ~ECF8_SKIP_CHECKSUMS)) return ECF8_INVALID_ARGUMENT;
+  const uint8_t *s = (const uint8_t *)stream;
+  ecf8_info I;
+  ecf8_status st = validate_header(s, size, &I);  // phase A
+  if (st != ECF8_OK) return st;
+  if (I.element_count > (uint64_t)SIZE_MAX / 2) return ECF8_LIMIT_EXCEEDED;
+  if (!out && I.element_count) return ECF8_INVALID_ARGUMENT;
+  if (offset > out_capacity || out_capacity - offset < I.element_count) return ECF8_OUTPUT_TOO_SMALL;
+  st = validate_metadata(s, I, flags);  // phase B
+  if (st != ECF8_OK) return st;
+  return emulate_decode(s, I, (uint8_t *)out + offset, flags);  // phase C
 }

@@ -394,4 +394,14 @@ ecf8_status ecf8_build_luts(const uint8_t code_lengths[16], uint64_t element_cou
   return ECF8_OK;
 }
 
+uint64_t ecf8_workspace_size_for(uint64_t element_count) {
+  // [0]: error word, [1]: decoded CRC, padding to 256 bytes; then the two ping-pong arrays of the CRC tree (level 1
+  // and level 2 partial CRCs, 64 words of slack each).
+  const uint64_t chunks = element_count / kCrcChunk + (element_count % kCrcChunk != 0);
+  const uint64_t a = chunks / kCrcThreads + (chunks % kCrcThreads != 0);
+  const uint64_t b = a / kCrcThreads + (a % kCrcThreads != 0);
+  const uint64_t bytes = 256 + 4 * (a + 64) + 4 * (b + 64);
+  return (bytes + 255) & ~(uint64_t)255;
+}
+
 }  // extern "C"

@@ -38,6 +38,16 @@ ecf8_status validate_header(const uint8_t *s, uint64_t L, ecf8_info *out);
 // §11.2 phase B (steps 13-16) on a stream that passed phase A.
 ecf8_status validate_metadata(const uint8_t *s, const ecf8_info &info, unsigned flags);
 
+// The device's content-CRC pass (§10, step 19): bytes per chunk, chunks per CUDA block of the reduction tree. They
+// size the device workspace (ecf8_workspace_size_for).
+constexpr uint32_t kCrcChunk = 4096;
+constexpr uint32_t kCrcThreads = 256;
+
+// Phase C (§11.2 steps 17-19) by the block emulator on a stream that passed phases A and B (`info` from them),
+// writing the n decoded bytes to dst[0 .. n). `flags`: 0 or ECF8_SKIP_CHECKSUMS (skips step 19). What
+// ecf8_host_decode runs after validating; the Node addon's emulated device layer calls it on an uploaded copy.
+ecf8_status emulate_decode(const uint8_t *s, const ecf8_info &info, uint8_t *dst, unsigned flags);
+
 // Decode-kernel variant for T <= 512 (benchmarks only; not thread-safe): 0 = default (4 blocks per SM; the nibbles
 // of each thread's first write-back chunk loaded before the decode), 1 = 3 blocks per SM, also loading the next
 // block's windows, gaps and positions one block ahead, 2 = 4 blocks per SM, no early loads.

@@ -177,6 +177,8 @@ static ecf8_status gpu_decode(const Bytes &s, uint64_t offset, unsigned flags, B
   uint8_t *d = nullptr;
   void *ws = nullptr;
   const uint64_t wsz = ecf8_device_workspace_size(ds);
+  CHECK(wsz == ecf8_workspace_size_for(n), "%s: device workspace size differs from ecf8_workspace_size_for", name);
+  CHECK(ecf8_device_stream_bytes(ds) >= s.size(), "%s: ecf8_device_stream_bytes below the stream size", name);
   if (cudaMalloc(&d, cap) != cudaSuccess || cudaMalloc(&ws, wsz) != cudaSuccess) {
     CHECK(false, "%s: cudaMalloc failed", name);
     ecf8_device_free(ds);
@@ -420,6 +422,19 @@ static void self_tests(int fuzz, bool quick) {
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 1, 0) == ECF8_OUTPUT_TOO_SMALL, "offset too big");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 8) == ECF8_INVALID_ARGUMENT, "bad flags");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 0) == ECF8_OK && out == d, "plain decode");
+  }
+  // Workspace sizing without a device (ecf8_workspace_size_for): a multiple of 256, growing
+  // with the element count; a NULL handle holds no device bytes.
+  {
+    CHECK(ecf8_workspace_size_for(0) == 768 && ecf8_workspace_size_for(1) == 1024, "workspace size of tiny streams");
+    uint64_t prev = 0;
+    for (uint64_t n : {0ull, 4096ull, 1ull << 20, 1ull << 30, 1ull << 40}) {
+      const uint64_t w = ecf8_workspace_size_for(n);
+      CHECK(w % 256 == 0 && w >= prev, "workspace size for %llu", (unsigned long long)n);
+      prev = w;
+    }
+    CHECK(ecf8_workspace_size_for(1ull << 40) > ecf8_workspace_size_for(1ull << 20), "workspace grows with n");
+    CHECK(ecf8_device_stream_bytes(nullptr) == 0 && ecf8_device_workspace_size(nullptr) == 0, "NULL handle sizes");
   }
   // Random round trips through encoder -> emulator (and GPU), across T, sizes and distributions.
   ecf8gen::Rng rng(12345);

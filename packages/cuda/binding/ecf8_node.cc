@@ -1,11 +1,13 @@
 // ecf8_node.cc -- the Node.js binding of @ecf8/cuda (node-addon-api) around the C API in cuda/include/ecf8.h.
 //
-// Every function is synchronous and returns plain values; the TypeScript layer (src/) turns statuses into Ecf8Error
-// codes and implements the Ecf8Backend interface. Statuses travel as the spec's code strings (ecf8_status_string).
+// Every function is synchronous and returns plain values (but a resident stream's collect(), a Promise); the
+// TypeScript layer (src/) turns statuses into Ecf8Error codes and implements the Ecf8Backend interface. Statuses
+// travel as the spec's code strings (ecf8_status_string).
 // 64-bit sizes, offsets and device pointers travel as BigInt.
 //
 // Host functions (validation, the block emulator) work in every build; device functions need a build with CUDA
-// (ECF8_WITH_CUDA) and report "ECF8_BACKEND_UNAVAILABLE" otherwise.
+// (ECF8_WITH_CUDA) and report "ECF8_BACKEND_UNAVAILABLE" otherwise. Resident streams (upload once, decode many times,
+// on a CUDA stream or the emulated device) are in resident.cc, the emulated device memory in emulated_memory.cc.
 #include <napi.h>
 
 #include <stdint.h>
@@ -13,58 +15,16 @@
 
 #include <string>
 
+#include "common.h"
 #include "ecf8.h"
 
 #if defined(ECF8_WITH_CUDA)
 #include <cuda_runtime.h>
 #endif
 
+namespace ecf8_node {
+
 namespace {
-
-const char *code(ecf8_status s) {
-  const char *c = ecf8_status_string((int)s);
-  return c ? c : "ECF8_INVALID_ARGUMENT";
-}
-
-// The bytes of a Uint8Array (or Buffer) argument.
-bool bytes_arg(const Napi::CallbackInfo &info, size_t i, const uint8_t **data, size_t *size) {
-  if (info.Length() <= i || !info[i].IsTypedArray()) return false;
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array a = ta.As<Napi::Uint8Array>();
-  *data = a.Data();
-  *size = a.ByteLength();
-  return true;
-}
-
-bool u64_arg(const Napi::CallbackInfo &info, size_t i, uint64_t *out) {
-  if (info.Length() <= i) return false;
-  if (info[i].IsBigInt()) {
-    bool lossless = false;
-    *out = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-    return lossless;
-  }
-  if (info[i].IsNumber()) {
-    double d = info[i].As<Napi::Number>().DoubleValue();
-    if (!(d >= 0) || d > 9007199254740991.0 || d != (double)(uint64_t)d) return false;
-    *out = (uint64_t)d;
-    return true;
-  }
-  return false;
-}
-
-unsigned flags_arg(const Napi::CallbackInfo &info, size_t i) {
-  return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value() ? ECF8_SKIP_CHECKSUMS : 0u;
-}
-
-Napi::Object result(Napi::Env env, ecf8_status st, const std::string &message = "") {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("status", code(st));
-  if (!message.empty()) o.Set("message", message);
-  return o;
-}
-
-Napi::Value invalid(Napi::Env env, const char *what) { return result(env, ECF8_INVALID_ARGUMENT, what); }
 
 // build(): what this addon was compiled with.
 Napi::Value Build(const Napi::CallbackInfo &info) {
@@ -126,10 +86,6 @@ Napi::Value HostDecode(const Napi::CallbackInfo &info) {
 
 #if defined(ECF8_WITH_CUDA)
 std::string cuda_message(cudaError_t e, const char *what) { return std::string(what) + ": " + cudaGetErrorString(e); }
-
-std::string device_message(ecf8_status st) {
-  return st == ECF8_BACKEND_UNAVAILABLE ? std::string(ecf8_device_last_error()) : std::string();
-}
 
 // deviceDecodeInto(stream, skipChecksums, devicePointer, capacity, offset) -> { status, message? }
 // Uploads (phases A, B on the host), decodes on the default stream into dst[offset .. offset + n), waits.
@@ -253,9 +209,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("deviceCopyToHost", Napi::Function::New(env, NoCudaThrow));
   exports.Set("deviceCopyFromHost", Napi::Function::New(env, NoCudaThrow));
 #endif
+  InitResident(env, exports);
   return exports;
 }
 
 }  // namespace
 
-NODE_API_MODULE(ecf8_cuda, Init)
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return Init(env, exports); }
+
+}  // namespace ecf8_node
+
+static Napi::Object InitEcf8Cuda(Napi::Env env, Napi::Object exports) { return ecf8_node::InitModule(env, exports); }
+
+NODE_API_MODULE(ecf8_cuda, InitEcf8Cuda)

@@ -18,8 +18,10 @@ export {
   readDeviceBuffer,
   writeDeviceBuffer,
   type CudaDeviceBuffer,
+  type CudaBackendOptions,
 } from './backend.js';
-export { loadNative, readBuildStatus, ADDON_PATH, STATUS_PATH, type BuildStatus, type NativeBinding } from './native.js';
+export { ResidentStream, PendingDecode, type ResidentDecodeOptions, type EnqueueOptions } from './resident.js';
+export { loadNative, readBuildStatus, ADDON_PATH, STATUS_PATH, type BuildStatus, type NativeBinding, type NativeResidentStream } from './native.js';
 
 /** Priority of the default backend in the core registry (above WebGPU's 10 and the CPU backends). */
 export const CUDA_BACKEND_PRIORITY = 30;
@@ -27,3 +29,9 @@ export const CUDA_BACKEND_PRIORITY = 30;
 /** The default backend instance, registered as 'cuda'. */
 export const cudaBackend = new CudaBackend();
 registerBackend(cudaBackend, CUDA_BACKEND_PRIORITY);
+
+/**
+ * The same backend on the addon's emulated device layer ('cuda-emulated', not registered): device pointers into
+ * checked host memory, decodes by the block emulator. Available wherever the addon built, GPU or not; for tests.
+ */
+export const emulatedCudaBackend = new CudaBackend('cuda-emulated', { emulated: true });

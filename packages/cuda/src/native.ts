@@ -13,7 +13,18 @@ export interface NativeResult {
   message?: string;
 }
 
-/** The functions of the addon (binding/ecf8_node.cc). 64-bit values are BigInt. */
+/** A resident stream in the addon (binding/resident.cc): validated and uploaded once, decoded many times. */
+export interface NativeResidentStream {
+  info(): { elementCount: bigint; workspaceSize: bigint; deviceBytes: bigint; emulated: boolean; freed: boolean };
+  /** ecf8_device_decode: returns at once; the phase-C result lands in the workspace. */
+  enqueue(dst: bigint, capacity: bigint, offset: bigint, workspace: bigint, workspaceSize: bigint, skipChecksums: boolean, cudaStream: bigint): NativeResult;
+  /** ecf8_device_result, waited for off the JavaScript thread. */
+  collect(workspace: bigint, cudaStream: bigint): Promise<NativeResult>;
+  /** Frees the device memory (at once, or when a collect in flight completes); idempotent. */
+  free(): void;
+}
+
+/** The functions of the addon (binding/*.cc). 64-bit values are BigInt. */
 export interface NativeBinding {
   build(): { cuda: boolean; cudaRuntimeVersion?: number; apiVersion: number };
   /** '' when a GPU can be used, else the reason. */
@@ -28,6 +39,17 @@ export interface NativeBinding {
   deviceFree(devicePointer: bigint): void;
   deviceCopyToHost(devicePointer: bigint, bytes: number | bigint): Uint8Array;
   deviceCopyFromHost(devicePointer: bigint, data: Uint8Array): void;
+  /** Phases A and B, then ecf8_device_upload (or, `emulated`, a copy kept by the emulated device layer). */
+  upload(stream: Uint8Array, skipChecksums: boolean, emulated: boolean): NativeResult & { handle?: NativeResidentStream };
+  /** ecf8_workspace_size_for. */
+  workspaceSizeFor(elementCount: number | bigint): bigint;
+  streamCreate(): bigint;
+  streamDestroy(cudaStream: bigint): void;
+  /** The emulated device's memory: checked host blocks addressed like device pointers. */
+  emulatedAlloc(bytes: number | bigint): bigint;
+  emulatedFree(address: bigint): NativeResult;
+  emulatedCopyToHost(address: bigint, bytes: number | bigint): NativeResult & { bytes?: Uint8Array };
+  emulatedCopyFromHost(address: bigint, data: Uint8Array): NativeResult;
 }
 
 /** What scripts/build-native.mjs recorded. */

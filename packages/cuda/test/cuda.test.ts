@@ -7,6 +7,8 @@
  * - validate() (phases A and B through the C API, no GPU) against the reference on every invalid vector.
  * - The shared backend suite on 'cuda-emulator': the CUDA kernel's per-thread code run by the C++ block emulator
  *   through the same addon, which checks the binding's marshalling end to end without a GPU.
+ * - Resident streams (upload once, decode many times, enqueue on a CUDA stream, free) and the shared suite with device
+ *   pointers on 'cuda-emulated' (the addon's emulated device layer) here, and on 'cuda' where there is a GPU.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -40,13 +42,16 @@ if (!existsSync(addonPath) || statSync(addonPath).mtimeMs < newestSource()) {
   console.log(`${r.stdout ?? ''}${r.stderr ?? ''}`.trim());
 }
 
-const { CudaBackend, CudaEmulatorBackend, cudaBackend, loadNative, readBuildStatus, validateStream, CUDA_BACKEND_PRIORITY, allocDeviceBuffer, freeDeviceBuffer, readDeviceBuffer, writeDeviceBuffer } =
+const { CudaBackend, CudaEmulatorBackend, cudaBackend, emulatedCudaBackend, loadNative, readBuildStatus, validateStream, CUDA_BACKEND_PRIORITY, allocDeviceBuffer, freeDeviceBuffer, readDeviceBuffer, writeDeviceBuffer } =
   await import('../src/index.js');
+const { describeResidentStreams } = await import('./resident.js');
 
 const loaded = loadNative();
 const addonReason = loaded.native ? undefined : loaded.reason;
 const availability = await cudaBackend.isAvailable();
 const gpuSkip = availability.available ? undefined : availability.reason;
+const emulated = await emulatedCudaBackend.isAvailable();
+const emulatedSkip = emulated.available ? undefined : emulated.reason;
 if (gpuSkip) console.warn(`[cuda] GPU tests SKIPPED: ${gpuSkip}`);
 if (addonReason) console.warn(`[cuda] addon tests SKIPPED: ${addonReason}`);
 
@@ -157,3 +162,21 @@ describeBackendSuite(cudaBackend, {
     destroy: (target: { devicePointer: bigint; byteLength: number }) => freeDeviceBuffer(target),
   },
 });
+
+// Device pointers without a GPU: the addon's emulated device layer (checked host memory; the block emulator decodes).
+describeBackendSuite(emulatedCudaBackend, {
+  skipReason: emulatedSkip,
+  propertyRuns: 20,
+  outputTarget: {
+    create: (byteLength: number, fill: number) => {
+      const target = emulatedCudaBackend.allocDeviceBuffer(byteLength);
+      if (byteLength > 0) emulatedCudaBackend.writeDeviceBuffer(target, new Uint8Array(byteLength).fill(fill));
+      return target;
+    },
+    read: (target: { devicePointer: bigint; byteLength: number }) => (target.byteLength > 0 ? emulatedCudaBackend.readDeviceBuffer(target) : new Uint8Array(0)),
+    destroy: (target: { devicePointer: bigint; byteLength: number }) => emulatedCudaBackend.freeDeviceBuffer(target),
+  },
+});
+
+describeResidentStreams(emulatedCudaBackend, emulatedSkip);
+describeResidentStreams(cudaBackend, gpuSkip);
