@@ -3,7 +3,7 @@
  * one shared workspace (docs/runtime.md).
  */
 export { openModel, CompressedModel, type OpenOptions, type TensorEntry, type TensorView, type GetOptions } from './model.js';
-export { planMemory, formatMemoryReport, type MemoryReport, type WorkspaceOptions } from './memory.js';
-export { placementKindOf, isWebGpuBackend, type PlacementKind, type CudaDeviceBuffer, type WebGpuLikeBackend } from './placement.js';
+export { planMemory, formatMemoryReport, type MemoryReport, type ResidentMeasure, type WorkspaceOptions } from './memory.js';
+export { placementKindOf, isWebGpuBackend, isCudaBackend, type PlacementKind, type CudaDeviceBuffer, type CudaLikeBackend, type WebGpuLikeBackend } from './placement.js';
 export { openShards, openModelFiles, type ModelSource, type Shard, type IndexFile, type ModelFiles } from './sources.js';
 export { Sha256 } from '@ecf8/safetensors/layout';

@@ -14,6 +14,24 @@ export interface WorkspaceOptions {
   workspaceBytes?: number;
 }
 
+/**
+ * What an open model holds, measured on its placement (`CompressedModel.memory()`; `planMemory`, which reads headers
+ * only, leaves it out).
+ */
+export interface ResidentMeasure {
+  placement: string;
+  /** Host bytes the resident FP8 streams hold: the streams themselves on the CPU; 0 on WebGPU and CUDA, which keep nothing on the host once uploaded. */
+  streamHostBytes: number;
+  /**
+   * Device bytes the resident FP8 streams hold: WebGPU, the input buffers (the stream's sections in the kernel's
+   * layout) and result words; CUDA, each stream padded to 16 bytes plus its decode tables and CRC tables
+   * (`ecf8_device_stream_bytes`). A little above `compressedBytes`.
+   */
+  streamDeviceBytes: number;
+  /** Device memory for decoding besides the workspace: on CUDA, each slot's ecf8 decode workspace (error word and CRC partials, `ecf8_device_workspace_size`). */
+  decodeScratchBytes: number;
+}
+
 export interface MemoryReport {
   files: number;
   tensors: number;
@@ -34,6 +52,8 @@ export interface MemoryReport {
   residentBytes: number;
   /** The same tensors with plain FP8: plainFp8 + other. */
   plainBytes: number;
+  /** Measured on an open model (see {@link ResidentMeasure}). */
+  resident?: ResidentMeasure;
 }
 
 export function checkWorkspaceOptions(options: WorkspaceOptions): { slots: number; workspaceBytes: number | undefined } {
@@ -99,5 +119,13 @@ export function formatMemoryReport(r: MemoryReport, where = ''): string {
     `  decode workspace         ${mib(r.workspaceBytes)}  ${r.slots} slot${r.slots === 1 ? '' : 's'} x ${r.slotBytes} B (${largest})`,
     `  resident total           ${mib(r.residentBytes)}  vs ${mib(r.plainBytes).trim()} with plain FP8: ${share(r.residentBytes, r.plainBytes)}, ` +
       (r.residentBytes <= r.plainBytes ? `saves ${mib(r.plainBytes - r.residentBytes).trim()}` : `${mib(r.residentBytes - r.plainBytes).trim()} more (the workspace outweighs the savings)`),
+    ...measuredLines(r.resident),
   ].join('\n');
+}
+
+const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+
+function measuredLines(m: ResidentMeasure | undefined): string[] {
+  if (!m || m.placement === 'host') return [];
+  return [`  measured on ${m.placement}: streams hold ${mib(m.streamDeviceBytes).trim()} of device memory and ${kib(m.streamHostBytes)} of host memory; decode scratch ${kib(m.decodeScratchBytes)}`];
 }

@@ -12,7 +12,7 @@
 import { addContext, checkIndexShards, FP8_DTYPE, headerSizeOf, ModelErrorCode, parseHeaderBytes, parseIndex, readCompressedLayout, Sha256, type CompressedLayout, type SafetensorsHeader } from '@ecf8/safetensors/layout';
 import { ErrorCode, fail, parseStream, readHeader, validateMetadata, type Ecf8Backend } from '@ecf8/core';
 import { checkWorkspaceOptions, planMemory, type MemoryReport, type WorkspaceOptions } from './memory.js';
-import { cudaPlacement, hostPlacement, placementKindOf, webGpuPlacement, type CudaDeviceBuffer, type Placement, type PlacementKind, type WebGpuLikeBackend } from './placement.js';
+import { cudaPlacement, hostPlacement, placementKindOf, webGpuPlacement, type CudaDeviceBuffer, type CudaLikeBackend, type Placement, type PlacementKind, type WebGpuLikeBackend } from './placement.js';
 import { openModelFiles, type IndexFile, type ModelSource, type Shard } from './sources.js';
 
 export interface OpenOptions<Target = unknown> extends WorkspaceOptions {
@@ -129,9 +129,22 @@ export class CompressedModel<Target = unknown> {
     await this.slots[this.load(name, options, false).index].ready;
   }
 
-  /** Resident bytes, workspace and the plain FP8 size (see memory.ts). */
+  /**
+   * Resident bytes, workspace and the plain FP8 size (see memory.ts), with what the resident streams hold on this
+   * placement, measured (`resident`).
+   */
   memory(): MemoryReport {
-    return planMemory(this.layouts, { slots: this.slots.length, workspaceBytes: this.slotBytes });
+    const report = planMemory(this.layouts, { slots: this.slots.length, workspaceBytes: this.slotBytes });
+    let streamHostBytes = 0;
+    let streamDeviceBytes = 0;
+    for (const e of this.byName.values()) {
+      if (e.resident === undefined || this.closed) continue;
+      const b = this.impl.residentBytes(e.resident);
+      streamHostBytes += b.host;
+      streamDeviceBytes += b.device;
+    }
+    report.resident = { placement: this.placement, streamHostBytes, streamDeviceBytes, decodeScratchBytes: this.closed ? 0 : this.impl.scratchBytes() };
+    return report;
   }
 
   /** Frees the workspace and every resident stream. The model cannot be used afterwards. */
@@ -166,7 +179,7 @@ export class CompressedModel<Target = unknown> {
         // Decodes into one slot run one after another (an asynchronous CPU backend must not overlap two writers).
         slot.ready = slot.ready
           .catch(() => {})
-          .then(() => this.impl.decode(entry.resident, this.workspace, offset))
+          .then(() => this.impl.decode(entry.resident, this.workspace, offset, index))
           .catch((e) => {
             if (slot.name === name) slot.name = null;
             throw addContext(e, `tensor ${JSON.stringify(name)}`);
@@ -204,7 +217,7 @@ async function readShardHeader(shard: Shard): Promise<SafetensorsHeader> {
 }
 
 async function placementFor<Target>(backend: Ecf8Backend<Target>, kind: PlacementKind): Promise<Placement<Target, unknown>> {
-  const p = kind === 'webgpu' ? await webGpuPlacement(backend as unknown as WebGpuLikeBackend) : kind === 'cuda' ? await cudaPlacement(backend as unknown as Ecf8Backend<CudaDeviceBuffer>) : hostPlacement(backend as unknown as Ecf8Backend<Uint8Array>);
+  const p = kind === 'webgpu' ? await webGpuPlacement(backend as unknown as WebGpuLikeBackend) : kind === 'cuda' ? await cudaPlacement(backend as unknown as CudaLikeBackend) : hostPlacement(backend as unknown as Ecf8Backend<Uint8Array>);
   return p as unknown as Placement<Target, unknown>;
 }
 
@@ -250,7 +263,7 @@ export async function openModel<Target = unknown>(source: ModelSource, options: 
     );
     impl = await placementFor(backend, options.placement ?? placementKindOf(backend));
     const stride = impl.slotStride(plan.slotBytes);
-    workspace = await impl.allocateWorkspace(slots * stride);
+    workspace = await impl.allocateWorkspace(slots * stride, slots, plan.slotBytes);
 
     // 2. Tensor by tensor in the original data order: streams checked and made resident, other tensors kept.
     for (const { shard, header, layout } of files) {
@@ -274,13 +287,13 @@ export async function openModel<Target = unknown>(source: ModelSource, options: 
           try {
             const n = readHeader(bytes).elementCount;
             if (n !== BigInt(t.elementCount)) fail(ModelErrorCode.BAD_MODEL_METADATA as ErrorCode, `stream holds ${n} elements but the tensor has ${t.elementCount}`);
-            if (hash) hash.update(await decodeForCheck(backend, impl, bytes, t.byteLength, workspace, slots * stride));
-            else validateMetadata(parseStream(bytes), true);
+            if (!hash) validateMetadata(parseStream(bytes), true);
             entry.resident = await impl.makeResident(bytes);
+            entries.push(entry); // from here on, a failure releases it (below)
+            if (hash) hash.update(await decodeForCheck(backend, impl, entry.resident, bytes, t.byteLength, workspace, plan.slotBytes));
           } catch (e) {
             throw addContext(e, `tensor ${JSON.stringify(t.name)} (stream ${JSON.stringify(stream.name)})`);
           }
-          entries.push(entry);
         }
         if (hash) {
           const sha = hash.hex();
@@ -312,11 +325,14 @@ async function checkIndexes(indexes: readonly IndexFile[], files: readonly { sha
   for (const { name, bytes } of indexes) await checkIndexShards(parseIndex(bytes, name), name, name, (path) => byName.get(path) ?? null);
 }
 
-/** Decodes a stream once for `verify: 'full'`: into the host workspace when it fits, else with the backend's decode(). */
-async function decodeForCheck<Target>(backend: Ecf8Backend<Target>, impl: Placement<Target, unknown>, stream: Uint8Array, n: number, workspace: Target, size: number): Promise<Uint8Array> {
-  if (impl.kind === 'host' && n <= size) {
-    await impl.decode(stream, workspace, 0);
-    return (workspace as Uint8Array).subarray(0, n);
+/**
+ * Decodes a stream once for `verify: 'full'`: the resident copy into slot 0 of the workspace when it fits and the
+ * placement can read it back (host, CUDA), else the backend's decode() of the host bytes (WebGPU).
+ */
+async function decodeForCheck<Target>(backend: Ecf8Backend<Target>, impl: Placement<Target, unknown>, resident: unknown, stream: Uint8Array, n: number, workspace: Target, slotBytes: number): Promise<Uint8Array> {
+  if (n <= slotBytes && (impl.kind === 'host' || impl.readBack)) {
+    await impl.decode(resident, workspace, 0, 0);
+    return impl.readBack ? impl.readBack(workspace, 0, n) : (workspace as Uint8Array).subarray(0, n);
   }
   return backend.decode(stream);
 }

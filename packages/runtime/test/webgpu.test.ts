@@ -50,6 +50,16 @@ d(`@ecf8/runtime on WebGPU (Node)${optional ? ` — skipped: ${(availability as 
     });
   }
 
+  it('memory(): the streams live in GPU buffers only, none kept on the host', async () => {
+    const model = await runtime.openModel<GPUBuffer>(fx.compressed, { backend: webgpuBackend, slots: 2, verify: 'metadata' });
+    const r = model.memory();
+    expect(r.resident).toMatchObject({ placement: 'webgpu', streamHostBytes: 0, decodeScratchBytes: 0 });
+    expect(r.resident!.streamDeviceBytes).toBeGreaterThanOrEqual(r.compressedBytes);
+    expect(r.resident!.streamDeviceBytes).toBeLessThan(r.compressedBytes + r.fp8Tensors * 64 * 1024);
+    expect(runtime.formatMemoryReport(r, model.placement)).toMatch(/measured on webgpu: streams hold [0-9.]+ MiB of device memory and 0\.0 KiB of host memory/);
+    await model.close();
+  });
+
   it('get() without an encoder submits and checks the decode; a recorded decode happens only when submitted', async () => {
     const model = await runtime.openModel<GPUBuffer>(fx.compressedPath, { backend: webgpuBackend, slots: 2, verify: 'metadata' });
     expect(model.placement).toBe('webgpu');

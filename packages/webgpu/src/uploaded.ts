@@ -62,19 +62,35 @@ export class UploadedStream {
   private readonly owned: GPUBuffer[] = [];
   private readonly plans: CrcPlan[] = [];
   private destroyed = false;
+  /** Header and layout only: the stream's bytes are on the GPU, and no host copy is kept. */
+  private readonly parsed: ParsedStream;
+  private readonly chunks: UploadedChunk[];
 
-  /** @internal */
+  /** @internal `chunks` must have been written to their input buffers already. */
   constructor(
     private readonly host: DecodeHost,
     private readonly device: GPUDevice,
-    private readonly parsed: ParsedStream,
+    parsed: ParsedStream,
     private readonly pipeline: DecodePipeline | undefined,
-    private readonly chunks: UploadedChunk[],
+    chunks: UploadedChunk[],
     /** @internal RESULT_BYTES: phase-C flags and content CRCs of the last decode recorded. */
     readonly errors: GPUBuffer,
     private readonly maxWorkgroups?: number,
   ) {
     this.elementCount = parsed.layout.elementCount;
+    // Drop every view of the host stream (the parsed stream and the chunks' input ranges) so that a resident stream
+    // costs no host memory: decodes need only the header (content CRC, element count) and the chunk parameters.
+    this.parsed = { stream: new Uint8Array(0), header: parsed.header, layout: parsed.layout };
+    this.chunks = chunks.map(({ chunk, input }) => ({ chunk: { ...chunk, ranges: [] }, input }));
+  }
+
+  /**
+   * GPU memory this stream holds: its input buffers (the stream's sections in the kernel's layout) and result words.
+   * Per-target parameter buffers made at the first decode into each target and offset (16 to 64 bytes each) come on
+   * top.
+   */
+  get deviceBytes(): number {
+    return this.errors.size + this.chunks.reduce((a, c) => a + c.input.size, 0);
   }
 
   /** Number of compute dispatches one decode takes (1 unless the stream exceeds a device limit). */

@@ -6,6 +6,8 @@
  * an adapter fails the suite, with the reason (set ECF8_WEBGPU_OPTIONAL=1 to turn that into visible skips on a
  * developer machine without Mesa).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32c, encode, getBackend, resolveBackend } from '@ecf8/core';
@@ -301,6 +303,29 @@ d('WebGPU specifics', () => {
     await expect(bad.decodeInto(work, 0)).rejects.toMatchObject({ code: 'ECF8_GAP_MISMATCH' });
     await expect(bad.decodeInto(work, 0)).rejects.toMatchObject({ code: 'ECF8_GAP_MISMATCH' });
     bad.destroy();
+    work.destroy();
+  });
+
+  it('upload() keeps no host copy of the stream: its bytes can be collected once the caller drops them', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const v = vectors.valid.find((x) => x.name === 'gaussian-262144')!;
+    let source: Uint8Array | undefined = v.stream.slice(); // an ArrayBuffer of its own
+    const held = new WeakRef(source.buffer);
+    const up = await split.upload(source);
+    source = undefined;
+    for (let i = 0; i < 5 && held.deref(); i++) {
+      await new Promise((r) => setTimeout(r, 10)); // WeakRefs clear only after the current job
+      gc();
+    }
+    expect(held.deref()).toBeUndefined();
+    // GPU memory: the input buffers (the stream's sections in the kernel's layout) and the result words.
+    expect(up.deviceBytes).toBeGreaterThanOrEqual(v.stream.length);
+    expect(up.deviceBytes).toBeLessThan(v.stream.length + 64 * 1024);
+    const work = device.createBuffer({ size: v.elements, usage: STORAGE | COPY_SRC });
+    expect(await up.decodeInto(work, 0, { verifyContent: true })).toBe(v.elements);
+    expect(firstDifference(await readBuffer(work), v.decoded)).toBe(-1);
+    up.destroy();
     work.destroy();
   });
 
