@@ -53,8 +53,15 @@ export interface TensorView<Target = unknown> {
 }
 
 export interface GetOptions {
-  /** GPU placements: record the decode into this GPUCommandEncoder instead of submitting it (you submit it). */
+  /** WebGPU placement: record the decode into this GPUCommandEncoder instead of submitting it (you submit it). */
   encoder?: unknown;
+  /**
+   * CUDA placement: enqueue the decode on this CUDA stream (a `cudaStream_t` as a BigInt, e.g. PyTorch's
+   * `torch.cuda.current_stream().cuda_stream`) and resolve without waiting for it; work you enqueue on that stream
+   * afterwards sees the bytes. Its result is collected off the JavaScript thread; a failed decode empties the slot,
+   * and the next `get` of a tensor in that slot waits for the decode and reports its error.
+   */
+  stream?: bigint;
 }
 
 interface Entry extends TensorEntry {
@@ -66,6 +73,8 @@ interface Slot {
   name: string | null;
   ready: Promise<void>;
   lastUse: number;
+  /** CUDA: the result of a decode enqueued on the caller's stream (`get(name, { stream })`), until it is collected. */
+  recorded: Promise<void> | null;
 }
 
 export class CompressedModel<Target = unknown> {
@@ -92,7 +101,7 @@ export class CompressedModel<Target = unknown> {
     this.placement = impl.kind;
     this.byName = new Map(entries.map((e) => [e.name, e]));
     this.tensors = entries.map(({ resident: _r, raw: _w, ...info }) => info);
-    this.slots = Array.from({ length: slots }, () => ({ name: null, ready: Promise.resolve(), lastUse: 0 }));
+    this.slots = Array.from({ length: slots }, () => ({ name: null, ready: Promise.resolve(), lastUse: 0, recorded: null }));
   }
 
   /** A tensor's description; ECF8_INVALID_ARGUMENT for a name the model does not have. */
@@ -151,7 +160,7 @@ export class CompressedModel<Target = unknown> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled(this.slots.map((s) => s.ready));
+    await Promise.allSettled(this.slots.flatMap((s) => [s.ready, s.recorded ?? s.ready]));
     for (const e of this.byName.values()) if (e.resident !== undefined) this.impl.release(e.resident);
     this.impl.freeWorkspace(this.workspace);
   }
@@ -164,28 +173,57 @@ export class CompressedModel<Target = unknown> {
     if (entry.byteLength > this.slotBytes) {
       fail(ErrorCode.OUTPUT_TOO_SMALL, `tensor ${JSON.stringify(name)} needs ${entry.byteLength} bytes but a workspace slot holds ${this.slotBytes} (open with a larger workspaceBytes)`);
     }
-    if (options.encoder !== undefined && !this.impl.record) fail(ErrorCode.INVALID_ARGUMENT, `the ${this.placement} placement cannot record into an encoder`);
+    if (options.encoder !== undefined && this.placement !== 'webgpu') fail(ErrorCode.INVALID_ARGUMENT, `the ${this.placement} placement cannot record into an encoder`);
+    if (options.stream !== undefined && (this.placement !== 'cuda' || typeof options.stream !== 'bigint')) {
+      fail(ErrorCode.INVALID_ARGUMENT, this.placement === 'cuda' ? 'stream must be a cudaStream_t as a BigInt' : `the ${this.placement} placement has no CUDA streams`);
+    }
     let index = this.slots.findIndex((s) => s.name === name);
+    if (index >= 0 && this.slots[index].recorded) {
+      // Decoded on the caller's CUDA stream: wait for it (and report its error) before handing the slot out again.
+      const { recorded } = this.slots[index];
+      this.slots[index].ready = this.slots[index].ready.then(() => recorded!);
+    }
     if (index < 0) {
       index = this.victim();
       const slot = this.slots[index];
       const offset = index * this.slotStride;
+      const at = index;
+      // Decodes into one slot run one after another (an asynchronous CPU backend must not overlap two writers; on
+      // CUDA, a decode enqueued on the caller's stream finishes before the slot's own stream writes the slot again).
+      const previous = slot.ready.catch(() => {}).then(() => slot.recorded?.catch(() => {}));
+      const failed = (e: unknown): never => {
+        if (slot.name === name) slot.name = null;
+        throw addContext(e, `tensor ${JSON.stringify(name)}`);
+      };
       if (options.encoder !== undefined) {
-        this.impl.record!(entry.resident, options.encoder, this.workspace, offset);
+        this.impl.record!(entry.resident, options.encoder, this.workspace, offset, at);
         slot.name = name;
         slot.ready = Promise.resolve();
+        return this.touch(entry, index, makeCurrent);
+      }
+      slot.name = name;
+      if (options.stream !== undefined) {
+        const stream = options.stream;
+        slot.ready = previous
+          .then(() => {
+            const pending = this.impl.record!(entry.resident, stream, this.workspace, offset, at)!;
+            slot.recorded = pending.wait().then(() => undefined, failed);
+            slot.recorded.catch(() => {}); // reported by the next get of this slot's tensor
+          })
+          .catch(failed);
       } else {
-        slot.name = name;
-        // Decodes into one slot run one after another (an asynchronous CPU backend must not overlap two writers).
-        slot.ready = slot.ready
-          .catch(() => {})
-          .then(() => this.impl.decode(entry.resident, this.workspace, offset, index))
-          .catch((e) => {
-            if (slot.name === name) slot.name = null;
-            throw addContext(e, `tensor ${JSON.stringify(name)}`);
-          });
+        slot.ready = previous
+          .then(() => {
+            slot.recorded = null;
+            return this.impl.decode(entry.resident, this.workspace, offset, at);
+          })
+          .catch(failed);
       }
     }
+    return this.touch(entry, index, makeCurrent);
+  }
+
+  private touch(entry: Entry, index: number, makeCurrent: boolean): { entry: Entry; index: number } {
     this.slots[index].lastUse = ++this.clock;
     if (makeCurrent) this.current = index;
     return { entry, index };

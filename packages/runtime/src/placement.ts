@@ -32,8 +32,11 @@ export interface Placement<Target, Resident> {
   decode(resident: Resident, target: Target, offset: number, slot: number): Promise<void>;
   /** Copies decoded bytes of the workspace to the host (CUDA; for `verify: 'full'` at open). */
   readBack?(target: Target, offset: number, length: number): Uint8Array;
-  /** Records the decode into the caller's command stream (GPU placements). */
-  record?(resident: Resident, encoder: unknown, target: Target, offset: number): void;
+  /**
+   * Records the decode into the caller's command stream (GPU placements): WebGPU, a GPUCommandEncoder (nothing to
+   * wait for); CUDA, a CUDA stream, returning the decode's pending result.
+   */
+  record?(resident: Resident, into: unknown, target: Target, offset: number, slot: number): { wait(): Promise<unknown> } | void;
   release(resident: Resident): void;
   /** What a resident stream holds: bytes in host memory and in device memory. */
   residentBytes(resident: Resident): { host: number; device: number };
@@ -178,6 +181,7 @@ export async function cudaPlacement(backend: CudaLikeBackend): Promise<Placement
     decode: async (resident, target, offset, slot) => {
       await resident.enqueue(target, offset, { workspace: scratch[slot], stream: streams[slot] }).wait();
     },
+    record: (resident, stream, target, offset, slot) => resident.enqueue(target, offset, { workspace: scratch[slot], stream: stream as bigint }),
     readBack: (buffer, offset, length) => backend.readDeviceBuffer(buffer, offset, length),
     release: (resident) => resident.free(),
     residentBytes: (resident) => ({ host: 0, device: resident.deviceBytes }),

@@ -121,6 +121,24 @@ for (const backend of [emulatedCudaBackend, cudaBackend]) {
       expect(uploads.every((u) => u.freed)).toBe(true);
     });
 
+    it('get(name, { stream }) enqueues on the caller\'s CUDA stream without waiting; a failed decode is reported by the next get', async () => {
+      const [a, b, c] = fx.fp8Names;
+      const model = await openModel<CudaDeviceBuffer>(corrupted(c), { backend, slots: 2, verify: 'metadata' });
+      const stream = backend.createStream();
+      const va = await model.get(a, { stream });
+      const vb = await model.get(b, { stream });
+      expect(vb.slot).not.toBe(va.slot);
+      expect(read(await model.get(a))).toEqual(Buffer.from(fx.plainTensor(a))); // waits for the stream's decode, then reads
+      expect(read(await model.get(b))).toEqual(Buffer.from(fx.plainTensor(b)));
+      await model.get(c, { stream }); // corrupted: enqueued fine, fails on the device
+      await expect(model.get(c)).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH', message: expect.stringContaining(c) });
+      await expect(model.get(c)).rejects.toMatchObject({ code: 'ECF8_CONTENT_CHECKSUM_MISMATCH' }); // decoded again, not reused
+      await expect(model.get(a, { stream: 1 as never })).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+      await expect(model.get(a, { encoder: {} })).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+      await model.close();
+      backend.destroyStream(stream);
+    });
+
     it('a tensor larger than the caller-chosen slot is ECF8_OUTPUT_TOO_SMALL; smaller ones decode', async () => {
       const sizes = fx.fp8Names.map((n) => fx.plainTensor(n).length);
       const small = Math.min(...sizes);

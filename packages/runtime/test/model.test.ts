@@ -209,6 +209,7 @@ describe('errors', () => {
     await expect(model.get('model.norm.weight')).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT', message: expect.stringMatching(/bytes\(\)/) });
     expect(() => model.bytes(fx.fp8Names[0])).toThrow(/get\(\)/);
     await expect(model.get(fx.fp8Names[0], { encoder: {} })).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+    await expect(model.get(fx.fp8Names[0], { stream: 1n })).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT', message: expect.stringMatching(/no CUDA streams/) });
     await model.close();
     await expect(model.get(fx.fp8Names[0])).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT', message: expect.stringMatching(/closed/) });
     await expect(openModel(fx.compressed, { backend: cpuFastBackend, slots: 0 })).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
