@@ -25,7 +25,7 @@ export interface ResidentMeasure {
   /**
    * Device bytes the resident FP8 streams hold: WebGPU, the input buffers (the stream's sections in the kernel's
    * layout) and result words; CUDA, each stream padded to 16 bytes plus its decode tables and CRC tables
-   * (`ecf8_device_stream_bytes`). A little above `compressedBytes`.
+   * (`ecf8_device_stream_bytes`: about 21-23 KiB of tables per stream). `compressedBytes` plus a per-stream overhead.
    */
   streamDeviceBytes: number;
   /** Device memory for decoding besides the workspace: on CUDA, each slot's ecf8 decode workspace (error word and CRC partials, `ecf8_device_workspace_size`). */

@@ -1,5 +1,7 @@
 /** Test inputs: the bundled sample compressed once per test file, and the plain file's tensors for comparison. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compressFile, parseSafetensors } from '@ecf8/safetensors';
@@ -35,4 +37,15 @@ export async function makeFixture(): Promise<Fixture> {
     fp8Names: header.tensors.filter((t) => t.dtype === 'F8_E4M3').map((t) => t.name),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** Whether the object behind `ref` is garbage-collected within a few forced collections (WeakRefs clear between jobs). */
+export async function collected(ref: WeakRef<object>): Promise<boolean> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 5 && ref.deref(); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    gc();
+  }
+  return ref.deref() === undefined;
 }

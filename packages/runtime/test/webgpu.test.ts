@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webgpuBackend } from '@ecf8/webgpu';
 import * as layout from '@ecf8/safetensors/layout';
 import * as runtime from '../src/index.js';
-import { makeFixture, type Fixture } from './fixtures.js';
+import { collected, makeFixture, type Fixture } from './fixtures.js';
 import { gpuForward } from './gpu-forward.js';
 
 const availability = await webgpuBackend.isAvailable();
@@ -51,7 +51,11 @@ d(`@ecf8/runtime on WebGPU (Node)${optional ? ` — skipped: ${(availability as 
   }
 
   it('memory(): the streams live in GPU buffers only, none kept on the host', async () => {
-    const model = await runtime.openModel<GPUBuffer>(fx.compressed, { backend: webgpuBackend, slots: 2, verify: 'metadata' });
+    let file: Uint8Array | undefined = fx.compressed.slice();
+    const held = new WeakRef(file.buffer);
+    const model = await runtime.openModel<GPUBuffer>(file, { backend: webgpuBackend, slots: 2, verify: 'metadata' });
+    file = undefined;
+    expect(await collected(held)).toBe(true); // the model keeps no view of the bytes it was opened from
     const r = model.memory();
     expect(r.resident).toMatchObject({ placement: 'webgpu', streamHostBytes: 0, decodeScratchBytes: 0 });
     expect(r.resident!.streamDeviceBytes).toBeGreaterThanOrEqual(r.compressedBytes);
