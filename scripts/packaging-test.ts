@@ -210,6 +210,17 @@ console.log(JSON.stringify({ ok, elements: data.length, streamBytes: stream.leng
     if (cmake) check(status.ok === true, '@ecf8/cuda: the native addon built from the tarball (cmake present)');
     const avail = run(process.execPath, ['--input-type=module', '-e', "import { cudaBackend } from '@ecf8/cuda'; console.log(JSON.stringify(await cudaBackend.isAvailable()))"], { cwd: consumer, stdoutOnly: true });
     check(/"available":(true|false)/.test(avail), `@ecf8/cuda imports and reports its availability: ${avail.trim()}`);
+    if (status.ok) {
+      // The resident-stream path of the addon built from the tarball, on its emulated device layer (no GPU needed).
+      const script = [
+        "import { encode } from '@ecf8/core'; import { emulatedCudaBackend as b } from '@ecf8/cuda';",
+        'const d = Uint8Array.from({ length: 5000 }, (_, i) => 0x38 + (i % 7)); const r = await b.upload(encode(d));',
+        'const t = b.allocDeviceBuffer(d.length + 3); await r.decode(t, 3); const back = b.readDeviceBuffer(t, 3, d.length);',
+        "r.free(); b.freeDeviceBuffer(t); console.log(back.every((x, i) => x === d[i]) ? 'resident-ok' : 'resident-DIFFERENT');",
+      ].join(' ');
+      const resident = run(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, stdoutOnly: true });
+      check(resident.trim() === 'resident-ok', `@ecf8/cuda: a resident stream decodes on the emulated device layer of the installed addon: ${resident.trim()}`);
+    }
 
     // 6. Browser bundle.
     await browserDecode(consumer);

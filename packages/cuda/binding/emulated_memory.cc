@@ -14,8 +14,9 @@ namespace ecf8_node {
 namespace {
 
 struct Block {
-  uint8_t *data;
-  uint64_t size;
+  uint8_t *data;   // 256-byte aligned, inside `base`
+  uint64_t size;   // what the caller asked for
+  void *base;      // what calloc returned
 };
 
 std::mutex g_mutex;
@@ -30,12 +31,12 @@ Napi::Value EmulatedAlloc(const Napi::CallbackInfo &info) {
   uint64_t bytes;
   if (!u64_arg(info, 0, &bytes)) throw Napi::TypeError::New(env, "ECF8_INVALID_ARGUMENT: byte count must be a non-negative integer");
   if (bytes > kMaxBytes) throw Napi::Error::New(env, "ECF8_LIMIT_EXCEEDED: emulated allocation over 1 TiB");
-  const uint64_t rounded = bytes == 0 ? kAlign : (bytes + kAlign - 1) / kAlign * kAlign;
-  uint8_t *p = (uint8_t *)aligned_alloc((size_t)kAlign, (size_t)rounded);
-  if (!p) throw Napi::Error::New(env, "ECF8_LIMIT_EXCEEDED: out of host memory for the emulated device");
-  memset(p, 0, (size_t)rounded);
+  // calloc: zeroed without touching the pages first (large blocks come from mmap); aligned by hand like cudaMalloc.
+  void *base = calloc(1, (size_t)(bytes + kAlign));
+  if (!base) throw Napi::Error::New(env, "ECF8_LIMIT_EXCEEDED: out of host memory for the emulated device");
+  uint8_t *p = (uint8_t *)(((uintptr_t)base + kAlign - 1) & ~(uintptr_t)(kAlign - 1));
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_blocks[(uint64_t)(uintptr_t)p] = Block{p, bytes};
+  g_blocks[(uint64_t)(uintptr_t)p] = Block{p, bytes, base};
   return Napi::BigInt::New(env, (uint64_t)(uintptr_t)p);
 }
 
@@ -44,15 +45,15 @@ Napi::Value EmulatedFree(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint64_t address;
   if (!u64_arg(info, 0, &address)) return invalid(env, "address must be a BigInt");
-  uint8_t *p = nullptr;
+  void *base = nullptr;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_blocks.find(address);
     if (it == g_blocks.end()) return invalid(env, "not the address of live emulated device memory (freed twice?)");
-    p = it->second.data;
+    base = it->second.base;
     g_blocks.erase(it);
   }
-  free(p);
+  free(base);
   return result(env, ECF8_OK);
 }
 

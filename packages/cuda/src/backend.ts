@@ -82,9 +82,12 @@ export class CudaBackend implements Ecf8Backend<CudaDeviceBuffer> {
     return loadNative().native!;
   }
 
+  private device?: DeviceLayer;
+
   private layer(): DeviceLayer {
     const native = this.binding();
-    return this.emulated ? emulatedDevice(native) : realDevice(native);
+    this.device ??= this.emulated ? emulatedDevice(native) : realDevice(native);
+    return this.device;
   }
 
   /**
