@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@
 namespace ecf8_node {
 
 namespace {
+
+// Resident streams holding memory, process-wide (for leak tests: residentCount()).
+std::atomic<int64_t> g_live{0};
 
 class ResidentStream : public Napi::ObjectWrap<ResidentStream> {
  public:
@@ -51,11 +55,14 @@ class ResidentStream : public Napi::ObjectWrap<ResidentStream> {
 
   // Frees the device memory once nothing is in flight (free() during a collect frees when it completes).
   void Release() {
-    if (pending > 0) return;
+    if (pending > 0 || !holding) return;
     if (ds) ecf8_device_free(ds);
     ds = nullptr;
     std::vector<uint8_t>().swap(copy);
+    holding = false;
+    g_live--;
   }
+  bool holding = false;  // device memory (or the emulated copy) not yet released
 
  private:
   // info() -> { elementCount, workspaceSize, deviceBytes, emulated, freed }
@@ -194,6 +201,8 @@ Napi::Value Upload(const Napi::CallbackInfo &info) {
   ResidentStream *r = ResidentStream::Unwrap(handle);
   r->emulated = emulated;
   r->freed = false;
+  r->holding = true;
+  g_live++;
   if (emulated) {
     r->header = header;
     r->copy.assign(data, data + size);
@@ -207,6 +216,9 @@ Napi::Value Upload(const Napi::CallbackInfo &info) {
   o.Set("handle", handle);
   return o;
 }
+
+// residentCount() -> resident streams whose memory is not released yet, in this process.
+Napi::Value ResidentCount(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)g_live.load()); }
 
 // workspaceSizeFor(elementCount) -> BigInt (ecf8_workspace_size_for).
 Napi::Value WorkspaceSizeFor(const Napi::CallbackInfo &info) {
@@ -242,6 +254,7 @@ void InitResident(Napi::Env env, Napi::Object exports) {
   ResidentStream::Define(env);
   exports.Set("upload", Napi::Function::New(env, Upload));
   exports.Set("workspaceSizeFor", Napi::Function::New(env, WorkspaceSizeFor));
+  exports.Set("residentCount", Napi::Function::New(env, ResidentCount));
   exports.Set("streamCreate", Napi::Function::New(env, StreamCreate));
   exports.Set("streamDestroy", Napi::Function::New(env, StreamDestroy));
   InitEmulatedMemory(env, exports);

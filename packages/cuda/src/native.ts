@@ -41,6 +41,8 @@ export interface NativeBinding {
   deviceCopyFromHost(devicePointer: bigint, data: Uint8Array): void;
   /** Phases A and B, then ecf8_device_upload (or, `emulated`, a copy kept by the emulated device layer). */
   upload(stream: Uint8Array, skipChecksums: boolean, emulated: boolean): NativeResult & { handle?: NativeResidentStream };
+  /** Resident streams whose memory is not released yet, in this process (leak checks). */
+  residentCount(): number;
   /** ecf8_workspace_size_for. */
   workspaceSizeFor(elementCount: number | bigint): bigint;
   streamCreate(): bigint;

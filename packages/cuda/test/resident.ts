@@ -4,10 +4,12 @@
  * phase C at decode), argument errors, and use after free. Called by cuda.test.ts (which builds the addon first) for
  * the emulated device layer and for the GPU.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { encode, parseStream, validateMetadata } from '@ecf8/core';
 import { loadVectors } from '@ecf8/conformance';
-import type { CudaBackend, CudaDeviceBuffer } from '../src/index.js';
+import { loadNative, type CudaBackend, type CudaDeviceBuffer } from '../src/index.js';
 
 const PHASE_C = ['ECF8_GAP_MISMATCH', 'ECF8_POSITION_MISMATCH', 'ECF8_CONTENT_CHECKSUM_MISMATCH'];
 
@@ -151,6 +153,27 @@ export function describeResidentStreams(backend: CudaBackend, skipReason: string
         expect(await code(() => r.enqueue(target, 0, { workspace: ws }))).toBe('ECF8_INVALID_ARGUMENT');
       });
       backend.freeDeviceBuffer(ws);
+    });
+
+    it('a stream nobody freed is released by the garbage collector (the addon\'s finalizer); free() releases at once', async () => {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const live = () => loadNative().native!.residentCount();
+      const before = live();
+      const freed = await backend.upload(stream);
+      expect(live()).toBe(before + 1);
+      freed.free();
+      expect(live()).toBe(before);
+      for (let i = 0; i < 20; i++) await backend.upload(stream);
+      expect(live()).toBe(before + 20);
+      for (let i = 0; i < 10 && live() > before; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        gc();
+      }
+      expect(live()).toBe(before);
+      const r = await backend.upload(stream);
+      await withBuffer(data.length, async (target) => expect(await r.decode(target)).toBe(data.length));
+      r.free();
     });
 
     it.skipIf(!backend.emulated)('emulated device memory: a freed, foreign or out-of-range address is ECF8_INVALID_ARGUMENT', async () => {
