@@ -35,6 +35,9 @@ extern "C" {
 #endif
 
 #define ECF8_API_VERSION 1
+/* Defined by headers that declare ecf8_workspace_size_for and ecf8_device_stream_bytes, which were added after version
+ * 1 shipped (no existing function changed): test it with #ifdef. */
+#define ECF8_HAVE_SIZE_QUERIES 1
 
 /* Status codes. The numeric values are stable for this API version; the strings (ecf8_status_string) are the
  * spec's stable codes (§11.1). The stream errors are numbered in the order of the checks of §11.2. */
@@ -149,11 +152,11 @@ ECF8_API uint64_t ecf8_device_workspace_size(const ecf8_device_stream *ds);
 /* Bytes of device workspace a decode of a stream of `element_count` elements needs: what
  * ecf8_device_workspace_size returns for such a stream (it depends on the element count alone, and grows with it).
  * Host code, in every build: a caller can size one workspace for many streams (the largest count) before uploading
- * any. Added after version 1 shipped; ECF8_API_VERSION unchanged (no existing function changed). */
+ * any. Added after version 1 shipped (ECF8_HAVE_SIZE_QUERIES). */
 ECF8_API uint64_t ecf8_workspace_size_for(uint64_t element_count);
 
 /* Bytes of device memory an uploaded stream holds (its bytes padded to 16, its decode tables and the CRC tables),
- * for memory accounting; 0 for NULL. Added after version 1 shipped, like ecf8_workspace_size_for. */
+ * for memory accounting; 0 for NULL. Added after version 1 shipped (ECF8_HAVE_SIZE_QUERIES). */
 ECF8_API uint64_t ecf8_device_stream_bytes(const ecf8_device_stream *ds);
 
 /* Enqueue the decode of `ds` on `cuda_stream` (a cudaStream_t, NULL = default stream). Writes the n decoded

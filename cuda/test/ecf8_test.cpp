@@ -423,6 +423,9 @@ static void self_tests(int fuzz, bool quick) {
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 8) == ECF8_INVALID_ARGUMENT, "bad flags");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 0) == ECF8_OK && out == d, "plain decode");
   }
+#ifndef ECF8_HAVE_SIZE_QUERIES
+#error "ecf8.h declares ecf8_workspace_size_for and ecf8_device_stream_bytes: it must define ECF8_HAVE_SIZE_QUERIES"
+#endif
   // Workspace sizing without a device (ecf8_workspace_size_for): a multiple of 256, growing
   // with the element count; a NULL handle holds no device bytes.
   {
