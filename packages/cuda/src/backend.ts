@@ -1,6 +1,7 @@
 /**
- * The CUDA backend (the core `Ecf8Backend` interface) over the native addon, and a host backend that runs the CUDA
- * kernel's own per-thread code through the C++ block emulator (no GPU needed).
+ * The CUDA backend (the core `Ecf8Backend` interface, plus resident streams, device memory and CUDA streams) over the
+ * native addon, on a GPU or on the addon's emulated device layer; and a host backend that runs the CUDA kernel's own
+ * per-thread code through the C++ block emulator into host memory (no GPU needed).
  */
 import { Ecf8Error, ErrorCode, type Availability, type DecodeOptions, type Ecf8Backend } from '@ecf8/core';
 import { emulatedDevice, realDevice, type DeviceLayer } from './device-layer.js';
