@@ -7,10 +7,11 @@
  * The bitstream is first copied byte-reversed (EX_REV) so that little-endian loads read it MSB-first. Blocks are
  * decoded LANES at a time, one lane per block (generated/lanes.ts; a lane whose block ends takes the chunk's next
  * one); each lane's last codes, and codes longer than 12 bits, one at a time (slowCode), which checks its window
- * crossing at once; crossings of fast
- * steps are logged and checked by checkLog (the gap chain of §8.3, with the same result as the sequential
- * reference: the first code start at or after each live window's start must be that window's start + its gap, and
- * a block's first window must see its output position of codes before it). Then one pass merges the
+ * crossing at once; every fast step stores its bit position in its window's slot of the crossing log, and after
+ * the lanes checkCrossings checks, per window, the last fast step that started there (the gap chain of §8.3, with
+ * the same result as the sequential reference: the first code start at or after each live window's start must be
+ * that window's start + its gap, and a block's first window must see its output position of codes before it).
+ * Then one pass merges the
  * sign/mantissa nibbles (§9) into the exponent bytes and continues the content CRC-32C (§10).
  */
 import { crc16, crcByte } from './crc';
@@ -25,7 +26,6 @@ export const FLAG_POS: i32 = 2;
 const ST_PO: usize = LANE_STATE; // u64 per lane
 const ST_PFAST: usize = LANE_STATE + 64; // i32 per lane: last p where a fast step may start (end - 13)
 const ST_OFAST: usize = LANE_STATE + 96; // i32 per lane: last o where a fast step may start (oEnd - 8)
-const ST_K: usize = LANE_STATE + 224; // i32: next free log entry
 const ST_END: usize = LANE_STATE + 256; // i32 per lane: bit where the lane stops
 const ST_OEND: usize = LANE_STATE + 288; // i32 per lane: its block's end in the output
 const ST_FLAGS: usize = LANE_STATE + 320; // i32 per lane: FLAG_* found
@@ -108,20 +108,26 @@ function slowCode(j: i32): bool {
   return true;
 }
 
-/** The gap checks of the logged fast-step crossings (never a block's first window: see generate-lanes.mjs). */
-function checkLog(): i32 {
-  const k = load<i32>(ST_K);
+/**
+ * The gap checks of fast-step crossings in windows [0, windows): per window, the last fast step that started in it
+ * (LOG) is the only fast step that can cross into the next window; when it does, the first code start at or after
+ * that window's start must be the start + its gap. (Fast steps end before their block's last 13 bits, so they never
+ * reach a block's first window: slowCode checks those, with the output position.) A window whose last fast step
+ * does not cross is crossed by a code that slowCode decoded and checked.
+ */
+function checkCrossings(windows: i32): i32 {
   let bad: u32 = 0;
-  for (let e = 0; e < k; e++) {
-    const p = load<i32>(<usize>e << 2, LOG);
+  for (let t = 0; t < windows; t++) {
+    const p = load<i32>(<usize>t << 2, LOG);
+    if (p < 0) continue;
     const w = bigEndian32(p >>> 3) << (p & 7);
     const m = load<u32>(<usize>(w >>> 20) << 2, META_TABLE);
-    const span = <i32>(m & 0xff);
-    const x = (p + span) & ~63;
-    const starts = ((m >>> 8) | (1 << span)) >>> (x - p);
+    const end = p + <i32>(m & 0xff);
+    if ((p ^ end) < 64) continue;
+    const x = end & ~63;
+    const starts = ((m >>> 8) | (1 << (end - p))) >>> (x - p);
     bad |= ctz(starts) ^ gapOf(x >>> 6);
   }
-  store<i32>(ST_K, 0);
   return bad != 0 ? FLAG_GAP : 0;
 }
 
@@ -215,7 +221,8 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
   threadsPerBlock = T;
   liveBits = live;
   gapParity = parity;
-  store<i32>(ST_K, 0);
+  const windows = nb * T;
+  memory.fill(LOG, 0xff, <usize>windows << 2);
   let flags = 0;
   let next = 0;
   const width = min(LANES, nb);
@@ -245,8 +252,6 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
         if (flags & FLAG_GAP) return FLAG_GAP;
         if (next < nb) startLane(j, next++, first);
       }
-      flags |= checkLog();
-      if (flags & FLAG_GAP) return FLAG_GAP;
       // No block left: idle lanes copy the state of lanes still decoding, so that the remaining blocks still run
       // interleaved (a copy writes the same bytes and logs the same crossings as its original).
       if (next >= nb) refilling = copyLanes(width);
@@ -255,9 +260,11 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
   for (let j = 0; j < width; j++) {
     if (load<i32>(ST_BLOCK + (<usize>j << 2)) < 0) continue;
     while (fastLane1(j) != 0) slowCode(j);
-    flags |= finishLane(j, nb) | checkLog();
+    flags |= finishLane(j, nb);
     if (flags & FLAG_GAP) return FLAG_GAP;
   }
+  flags |= checkCrossings(windows);
+  if (flags & FLAG_GAP) return FLAG_GAP;
   if (last) {
     // The last lane must end exactly at `bits` (gap chain) having decoded exactly n codes (positions).
     if (lastP != live) return FLAG_GAP;

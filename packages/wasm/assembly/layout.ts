@@ -17,7 +17,8 @@ export const LANES: i32 = 8;
 // Tables.
 export const CRC_TABLE: usize = 65536; // 16 x 256 u32: slicing-by-16 CRC-32C
 export const DEC_TABLE: usize = CRC_TABLE + 16384; // 4096 u64: up to 6 exponents | count << 48 | bits << 56
-export const META_TABLE: usize = DEC_TABLE + 32768; // 4096 u32: bits consumed | code-start mask << 8
+export const INC_TABLE: usize = DEC_TABLE + 32768; // 4096 u64: bits consumed | count << 32 (0: a long code)
+export const META_TABLE: usize = INC_TABLE + 32768; // 4096 u32: bits consumed | code-start mask << 8
 export const SYM_TABLE: usize = META_TABLE + 16384; // 4096 u16: symbol | length << 4 of the first code, 0xffff if > 12 bits
 export const LONG_TABLE: usize = SYM_TABLE + 8192; // 4 x 32 i32: first code, first index, count (by length), sorted symbols
 export const CODE_LENGTHS: usize = LONG_TABLE + 512; // 16 u8: the header's code lengths
@@ -26,8 +27,9 @@ export const ENC_PAIRS: usize = ENC_TABLE + 128;
 export const HIST: usize = ENC_PAIRS + 2048; // 16 u32: the last scanned chunk's exponent histogram; then 2 x 256 u32 pair counts
 export const LANE_STATE: usize = HIST + 4096; // per lane: u64 p | o << 32, i32 fast bounds, end, oEnd, flags
 export const RESULT: usize = LANE_STATE + 1024; // i32 results of the last call (see index.ts)
-export const LOG: usize = RESULT + 256; // u32 bit positions of logged window crossings
-export const LOG_CAPACITY: i32 = LANES * 1024 + 64;
+/** Per window of the chunk, the bit position of the last fast step that started in it (0xffffffff: none). */
+export const LOG: usize = RESULT + 256;
+export const LOG_CAPACITY: i32 = CHUNK_THREADS;
 
 // Decode chunk buffers.
 export const POS_IN: usize = LOG + <usize>LOG_CAPACITY * 4; // i32 output positions of the chunk's blocks, relative

@@ -4,12 +4,14 @@
  *  - DEC_TABLE[i] (u64): the exponents of the up to 6 codes that lie wholly in the 12 bits i, exponent j as the
  *    byte x << 3 in byte lane j (an FP8 byte without its nibble, §2), their count in byte 6 and the bits they
  *    consume in byte 7; bit 63 alone when the first code is longer than 12 bits.
+ *  - INC_TABLE[i] (u64): the same step's advance of a lane's state (bits consumed | count << 32), 0 when the
+ *    first code is longer than 12 bits (the lane stalls there; see scripts/generate-lanes.mjs).
  *  - META_TABLE[i] (u32): bits consumed | mask of the code starts (bit k = a code starts at offset k) << 8.
  *  - SYM_TABLE[i] (u16): symbol | length << 4 of the first code, 0xffff when it is longer than 12 bits.
  *  - LONG_TABLE: canonical decoding of the codes longer than 12 bits (first code, first index and count per length,
  *    then the symbols in canonical order).
  */
-import { CODE_LENGTHS, DEC_TABLE, ENC_PAIRS, ENC_TABLE, LONG_TABLE, META_TABLE, SYM_TABLE } from './layout';
+import { CODE_LENGTHS, DEC_TABLE, ENC_PAIRS, ENC_TABLE, INC_TABLE, LONG_TABLE, META_TABLE, SYM_TABLE } from './layout';
 
 export const LOOKUP_BITS: i32 = 12;
 export const MAX_PER_LOOKUP: i32 = 6;
@@ -78,6 +80,7 @@ export function buildDecodeTables(): void {
       count++;
     }
     store<u64>(DEC_TABLE + (<usize>i << 3), count == 0 ? LONG_ENTRY : exps | (<u64>count << 48) | (<u64>consumed << 56));
+    store<u64>(INC_TABLE + (<usize>i << 3), <u64>consumed | (<u64>count << 32));
     store<u32>(META_TABLE + (<usize>i << 2), consumed | (starts << 8));
   }
 }
