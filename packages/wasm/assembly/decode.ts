@@ -16,7 +16,7 @@
  */
 import { crc16, crcByte } from './crc';
 import { fastLane1, fastLanes8, GENERATED_LANES } from './generated/lanes';
-import { EX_IN, EX_REV_END, GAPS_IN, LANE_STATE, LANES, LOG, META_TABLE, NIB_IN, OUT, POS_IN } from './layout';
+import { EX_IN, EX_REV_END, GAP_BYTES, GAPS_IN, LANE_STATE, LANES, LOG, META_TABLE, NIB_IN, OUT, POS_IN } from './layout';
 import { symbolOf } from './tables';
 
 export const FLAG_GAP: i32 = 1;
@@ -63,12 +63,32 @@ function reverseExponents(len: i32): void {
   }
 }
 
-/** Gap of chunk-relative window t (spec §8.2: high nibble for an even global thread). */
+/**
+ * GAPS_IN's first `bytes` gap bytes (rounded up to 16) one nibble per byte into GAP_BYTES, high nibble first (spec
+ * §8.2: the high nibble holds an even global thread's gap).
+ */
+function expandGaps(bytes: i32): void {
+  for (let i: usize = 0; i < <usize>bytes; i += 16) {
+    if (ASC_FEATURE_SIMD) {
+      const v = v128.load(i, GAPS_IN);
+      const hi = v128.and(i16x8.shr_u(v, 4), i8x16.splat(15));
+      const lo = v128.and(v, i8x16.splat(15));
+      v128.store(i << 1, i8x16.shuffle(hi, lo, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), GAP_BYTES);
+      v128.store(i << 1, i8x16.shuffle(hi, lo, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), GAP_BYTES + 16);
+    } else {
+      for (let k: usize = 0; k < 16; k++) {
+        const b = load<u8>(i + k, GAPS_IN);
+        store<u8>((i + k) << 1, b >>> 4, GAP_BYTES);
+        store<u8>((i + k) << 1, b & 15, GAP_BYTES + 1);
+      }
+    }
+  }
+}
+
+/** Gap of chunk-relative window t. */
 // @ts-ignore: decorator
 @inline function gapOf(t: i32): u32 {
-  const g = t + gapParity;
-  const byte = <u32>load<u8>(<usize>(g >>> 1), GAPS_IN);
-  return g & 1 ? byte & 15 : byte >>> 4;
+  return <u32>load<u8>(<usize>(t + gapParity), GAP_BYTES);
 }
 
 /**
@@ -122,11 +142,11 @@ function checkCrossings(windows: i32): i32 {
     if (p < 0) continue;
     const w = bigEndian32(p >>> 3) << (p & 7);
     const m = load<u32>(<usize>(w >>> 20) << 2, META_TABLE);
-    const end = p + <i32>(m & 0xff);
-    if ((p ^ end) < 64) continue;
-    const x = end & ~63;
-    const starts = ((m >>> 8) | (1 << (end - p))) >>> (x - p);
-    bad |= ctz(starts) ^ gapOf(x >>> 6);
+    const r = p & 63; // p's bit in window t; the step crosses into window t + 1 when r + span >= 64
+    const span = <i32>(m & 0xff);
+    if (r + span < 64) continue;
+    const starts = ((m >>> 8) | (1 << span)) >>> (64 - r);
+    bad |= ctz(starts) ^ gapOf(t + 1);
   }
   return bad != 0 ? FLAG_GAP : 0;
 }
@@ -223,6 +243,7 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
   gapParity = parity;
   const windows = nb * T;
   memory.fill(LOG, 0xff, <usize>windows << 2);
+  expandGaps((windows + 3) >> 1);
   let flags = 0;
   let next = 0;
   const width = min(LANES, nb);

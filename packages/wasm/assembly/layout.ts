@@ -16,9 +16,10 @@ export const LANES: i32 = 8;
 
 // Tables.
 export const CRC_TABLE: usize = 65536; // 16 x 256 u32: slicing-by-16 CRC-32C
-export const DEC_TABLE: usize = CRC_TABLE + 16384; // 4096 u64: up to 6 exponents | count << 48 | bits << 56
-export const INC_TABLE: usize = DEC_TABLE + 32768; // 4096 u64: bits consumed | count << 32 (0: a long code)
-export const META_TABLE: usize = INC_TABLE + 32768; // 4096 u32: bits consumed | code-start mask << 8
+export const DEC_TABLE: usize = CRC_TABLE + 16384; // 4096 x 16 bytes: u64 up to 6 exponents | count << 48 | bits << 56, then
+// INC_TABLE's u64 bits consumed | count << 32 (0: a long code)
+export const INC_TABLE: usize = DEC_TABLE + 8;
+export const META_TABLE: usize = DEC_TABLE + 65536; // 4096 u32: bits consumed | code-start mask << 8
 export const SYM_TABLE: usize = META_TABLE + 16384; // 4096 u16: symbol | length << 4 of the first code, 0xffff if > 12 bits
 export const LONG_TABLE: usize = SYM_TABLE + 8192; // 4 x 32 i32: first code, first index, count (by length), sorted symbols
 export const CODE_LENGTHS: usize = LONG_TABLE + 512; // 16 u8: the header's code lengths
@@ -30,9 +31,11 @@ export const RESULT: usize = LANE_STATE + 1024; // i32 results of the last call 
 /** Per window of the chunk, the bit position of the last fast step that started in it (0xffffffff: none). */
 export const LOG: usize = RESULT + 256;
 export const LOG_CAPACITY: i32 = CHUNK_THREADS;
+/** The chunk's gap nibbles one per byte (GAP_BYTES[g] = gap of the chunk's g-th window counted from an even one). */
+export const GAP_BYTES: usize = LOG + <usize>LOG_CAPACITY * 4;
 
 // Decode chunk buffers.
-export const POS_IN: usize = LOG + <usize>LOG_CAPACITY * 4; // i32 output positions of the chunk's blocks, relative
+export const POS_IN: usize = GAP_BYTES + <usize>(CHUNK_THREADS + 64); // i32 output positions of the chunk's blocks, relative
 export const GAPS_IN: usize = POS_IN + <usize>(CHUNK_THREADS + 16) * 4; // the chunk's gap bytes (+ the next window's)
 export const EX_IN: usize = GAPS_IN + <usize>(CHUNK_THREADS / 2 + 64); // the chunk's exponent bytes (+ 16 lookahead)
 /**

@@ -79,8 +79,8 @@ export function buildDecodeTables(): void {
       consumed += s >>> 4;
       count++;
     }
-    store<u64>(DEC_TABLE + (<usize>i << 3), count == 0 ? LONG_ENTRY : exps | (<u64>count << 48) | (<u64>consumed << 56));
-    store<u64>(INC_TABLE + (<usize>i << 3), <u64>consumed | (<u64>count << 32));
+    store<u64>(DEC_TABLE + (<usize>i << 4), count == 0 ? LONG_ENTRY : exps | (<u64>count << 48) | (<u64>consumed << 56));
+    store<u64>(INC_TABLE + (<usize>i << 4), <u64>consumed | (<u64>count << 32));
     store<u32>(META_TABLE + (<usize>i << 2), consumed | (starts << 8));
   }
 }

@@ -35,7 +35,7 @@ function step(j, indent) {
   const pad = ' '.repeat(indent);
   emit(`${pad}const p${j} = <u32>po${j};`);
   emit(`${pad}const w${j} = load<u64>(EX_REV_END - 8 - <usize>(p${j} >>> 3));`);
-  emit(`${pad}const i${j} = <usize>((w${j} << (po${j} & 7)) >>> 52) << 3;`);
+  emit(`${pad}const i${j} = <usize>((w${j} << (po${j} & 7)) >>> 52) << 4;`);
 }
 function finish(j, indent) {
   const pad = ' '.repeat(indent);
@@ -55,7 +55,7 @@ emit('/** True when the code at lane state po is longer than 12 bits (its INC_TA
 emit('// @ts-ignore: decorator');
 emit('@inline function stalled(po: u64): bool {');
 emit('  const w = load<u64>(EX_REV_END - 8 - <usize>(<u32>po >>> 3));');
-emit('  return load<u64>(<usize>((w << (po & 7)) >>> 52) << 3, INC_TABLE) == 0;');
+emit('  return load<u64>(<usize>((w << (po & 7)) >>> 52) << 4, INC_TABLE) == 0;');
 emit('}');
 emit();
 emit(`/** ${LANES} lanes until one reaches its fast bounds (returns 0) or a code longer than 12 bits (returns 1). */`);
