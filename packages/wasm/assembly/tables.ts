@@ -25,8 +25,18 @@ const SORTED: usize = LONG_TABLE + 384;
 const CODES: usize = ENC_TABLE; // 16 u32
 const LENGTHS: usize = ENC_TABLE + 64; // 16 u32
 
+/**
+ * The code lengths the decode tables were last built for (two u64 words), valid while `decodeTablesValid`: a stream
+ * with the same code (the next tensor of a model often has one) skips the rebuild. Building encode tables rewrites
+ * LONG_TABLE, so canonical() drops the decode tables.
+ */
+let builtLo: u64 = 0;
+let builtHi: u64 = 0;
+let decodeTablesValid = false;
+
 /** Canonical codes (spec §5.2) into CODES/LENGTHS and the per-length data of LONG_TABLE. */
 function canonical(): void {
+  decodeTablesValid = false;
   memory.fill(LONG_TABLE, 0, 512);
   let code: u32 = 0;
   let prevLen: u32 = 0;
@@ -55,6 +65,9 @@ function canonical(): void {
 
 /** The decode tables of the code lengths at CODE_LENGTHS (validated in phase A: a complete code). */
 export function buildDecodeTables(): void {
+  const lo = load<u64>(CODE_LENGTHS);
+  const hi = load<u64>(CODE_LENGTHS, 8);
+  if (decodeTablesValid && lo == builtLo && hi == builtHi) return;
   canonical();
   memory.fill(SYM_TABLE, 0xff, 2 << LOOKUP_BITS);
   for (let x: usize = 0; x < 16; x++) {
@@ -83,6 +96,9 @@ export function buildDecodeTables(): void {
     store<u64>(INC_TABLE + (<usize>i << 4), <u64>consumed | (<u64>count << 32));
     store<u32>(META_TABLE + (<usize>i << 2), consumed | (starts << 8));
   }
+  builtLo = lo;
+  builtHi = hi;
+  decodeTablesValid = true;
 }
 
 /** Symbol | length << 4 of the code whose first 16 bits (MSB first) are w16. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decode as referenceDecode, encode as referenceEncode, maxEncodedSize, isEcf8Error, listBackends } from '@ecf8/core';
+import { decode as referenceDecode, encode as referenceEncode, maxEncodedSize, isEcf8Error, listBackends, parseStream } from '@ecf8/core';
 import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
 import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
@@ -122,6 +122,24 @@ describe('cpu-wasm', () => {
       }),
       { numRuns: 400, seed: 0xecfb },
     );
+  });
+
+  it('decode tables are reused only for the same code: interleaved streams and encodes all decode right', () => {
+    // Streams with codes longer than 12 bits (decoded through LONG_TABLE, which building encode tables rewrites).
+    const longCode = vectors.valid.filter((v) => v.elements > 0 && Math.max(...parseStream(v.stream).header.codeLengths) > 12);
+    const others = vectors.valid.filter((v) => v.elements > 0 && !longCode.includes(v)).slice(0, 6);
+    expect(longCode.length).toBeGreaterThan(0);
+    const check = (v: (typeof vectors.valid)[number]) => expect(firstDifference(decodeWasm(v.stream), v.decoded), v.name).toBe(-1);
+    for (const a of longCode) {
+      check(a);
+      check(a); // same code: tables kept
+      for (const b of others) {
+        check(b);
+        check(a);
+        expect(firstDifference(encodeWasm(b.decoded), referenceEncode(b.decoded))).toBe(-1);
+        check(a); // the encode rebuilt LONG_TABLE for another code
+      }
+    }
   });
 
   it('a trap in the module reaches the caller as an Ecf8Error, and the next call gets a fresh instance', () => {
