@@ -35,6 +35,11 @@ export function crcOfOut(c: u32, len: i32): u32 {
   return crcUpdate(c, OUT, <usize>len);
 }
 
+/** memory.copy (a memmove): the host aligns copies from and to shared memory through it (src/range.ts). */
+export function moveBytes(to: usize, from: usize, len: usize): void {
+  memory.copy(to, from, len);
+}
+
 /** Whether this build uses SIMD (the host picks the build; this lets tests see which one runs). */
 export function simd(): i32 {
   return ASC_FEATURE_SIMD ? 1 : 0;

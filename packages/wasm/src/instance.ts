@@ -21,6 +21,7 @@ interface Exports {
   decodeChunk(nb: number, T: number, live: number, parity: number, first: number, last: number, nOut: number, nibParity: number, withCrc: number, exLen: number): number;
   getCrcState(): number;
   crcOfOut(c: number, len: number): number;
+  moveBytes(to: number, from: number, len: number): void;
   setCrcState(c: number): void;
   scanChunk(len: number): void;
   encodeChunk(len: number, pRel: number, live: number, T: number, firstPhase: number, firstParity: number): number;
