@@ -48,6 +48,24 @@ describe('cpu-wasm', () => {
     }
   });
 
+  it('streams and outputs in SharedArrayBuffers at every alignment decode the same bytes, touching only the range', () => {
+    // Copies to and from shared memory are staged at the buffer's own alignment (range.ts); every mod-8 case.
+    for (const v of vectors.valid.filter((v) => v.elements > 0)) {
+      for (const shift of [0, 1, 3, 6, 7]) {
+        const shared = new Uint8Array(new SharedArrayBuffer(v.stream.length + 8), shift, v.stream.length);
+        shared.set(v.stream);
+        const work = new Uint8Array(new SharedArrayBuffer(v.elements + 16)).fill(0xa5);
+        const offset = (shift * 5) % 8;
+        for (const chunkThreads of [64, undefined]) {
+          expect(decodeWasmInto(shared, work, offset, { chunkThreads })).toBe(v.elements);
+          expect(firstDifference(work.subarray(offset, offset + v.elements), v.decoded), `${v.name} ${shift}`).toBe(-1);
+          expect(work.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+          expect(work.subarray(offset + v.elements).every((b) => b === 0xa5)).toBe(true);
+        }
+      }
+    }
+  });
+
   it('invalid vectors give the reference code for every chunking, with and without checksum verification', () => {
     for (const v of [...vectors.invalid, ...vectors.headerOnly]) {
       for (const chunkThreads of CHUNKINGS) {
