@@ -1,22 +1,55 @@
 /**
  * The encoder's two passes (spec §12) over one chunk of FP8 bytes in ENC_IN:
  *  - scanChunk: exponent histogram (§12.1) into HIST and the content CRC-32C (§10), carried from chunk to chunk;
- *  - encodeChunk: once the host has chosen the code (package-merge, @ecf8/core) and built ENC_PAIRS, the chunk's
- *    bitstream (§7) into ENC_EX, its nibbles (§9) into ENC_NIB, the gaps (§8.2) of the windows that start inside it
- *    into ENC_GAPS and the output position (§8.1) of each block that starts inside it into ENC_POS.
+ *  - encodeChunk: once the host has chosen the code (package-merge, @ecf8/core) and built the pair tables, the
+ *    chunk's bitstream (§7) into ENC_EX, its nibbles (§9) into ENC_NIB, the gaps (§8.2) of the windows that start
+ *    inside it into ENC_GAPS and the output position (§8.1) of each block that starts inside it into ENC_POS.
  * Bit coordinates are relative to pBase, the start of the window holding the chunk's first code; the host copies
  * the results into place and ORs the bytes shared with the neighbouring chunks.
  */
 import { crc16, crcByte } from './crc';
-import { ENC_EX, ENC_EX_REV_END, ENC_GAPS, ENC_IN, ENC_NIB, ENC_PAIRS, ENC_POS, HIST, RESULT } from './layout';
-import { codeOf, lengthOf } from './tables';
+import {
+  CODE_LENGTHS,
+  ENC_CODES_LEFT,
+  ENC_EX,
+  ENC_EX_REV_END,
+  ENC_GAPS,
+  ENC_IN,
+  ENC_LOG,
+  ENC_NIB,
+  ENC_PAIR_ADDR,
+  ENC_PAIR_LENGTHS,
+  ENC_PAIRS,
+  ENC_POS,
+  ENC_QUAD_HIST,
+  HIST,
+  RESULT,
+} from './layout';
+import { lengthOf } from './tables';
 import { getCrcState, setCrcState } from './decode';
 
-const PAIR_HIST: usize = HIST + 64; // 2 x 256 u32: exponent pairs of bytes (0, 1) and (2, 3) of each word
+// ------------------------------------------------------------------------------------------------ first pass
 
-/** Histogram of the chunk's exponents into HIST[0..16) (u32), and the CRC state over its bytes. */
+const COLUMN_SUMS: usize = HIST + 64; // 256 u32 scratch of foldQuads
+
+/** Byte offset in ENC_QUAD_HIST of the quad of exponents of the four FP8 bytes of `w` (little-endian). */
+// @ts-ignore: decorator
+@inline function quadOffset(w: u32): usize {
+  return <usize>(((w >>> 1) & 0x3c) | ((w >>> 5) & 0x3c0) | ((w >>> 9) & 0x3c00) | ((w >>> 13) & 0x3c000));
+}
+
+// @ts-ignore: decorator
+@inline function bump(offset: usize): void {
+  store<u32>(offset, load<u32>(offset, ENC_QUAD_HIST) + 1, ENC_QUAD_HIST);
+}
+
+/**
+ * Histogram of the chunk's exponents into HIST[0..16) (u32), and the CRC state over its bytes. Each group of four
+ * elements bumps one counter of ENC_QUAD_HIST (one increment per four exponents, and repeated values rarely hit the
+ * same counter back to back); foldQuads turns the quad counts into exponent counts.
+ */
 export function scanChunk(len: i32): void {
-  memory.fill(HIST, 0, 64 + 2048);
+  memory.fill(ENC_QUAD_HIST, 0, 65536 * 4);
   let c = getCrcState();
   const end = <usize>len;
   const blocksEnd = end & ~(<usize>15);
@@ -26,12 +59,25 @@ export function scanChunk(len: i32): void {
     const w1 = load<u32>(i, ENC_IN + 4);
     const w2 = load<u32>(i, ENC_IN + 8);
     const w3 = load<u32>(i, ENC_IN + 12);
-    count(w0);
-    count(w1);
-    count(w2);
-    count(w3);
+    if (ASC_FEATURE_SIMD) {
+      const v = v128.load(i, ENC_IN);
+      const q = v128.or(
+        v128.or(v128.and(i32x4.shr_u(v, 1), i32x4.splat(0x3c)), v128.and(i32x4.shr_u(v, 5), i32x4.splat(0x3c0))),
+        v128.or(v128.and(i32x4.shr_u(v, 9), i32x4.splat(0x3c00)), v128.and(i32x4.shr_u(v, 13), i32x4.splat(0x3c000))),
+      );
+      bump(<usize>i32x4.extract_lane(q, 0));
+      bump(<usize>i32x4.extract_lane(q, 1));
+      bump(<usize>i32x4.extract_lane(q, 2));
+      bump(<usize>i32x4.extract_lane(q, 3));
+    } else {
+      bump(quadOffset(w0));
+      bump(quadOffset(w1));
+      bump(quadOffset(w2));
+      bump(quadOffset(w3));
+    }
     c = crc16(c, w0, w1, w2, w3);
   }
+  foldQuads();
   for (; i < end; i++) {
     const v = <u32>load<u8>(i, ENC_IN);
     const at = HIST + (<usize>((v >>> 3) & 15) << 2);
@@ -39,84 +85,57 @@ export function scanChunk(len: i32): void {
     c = crcByte(c, v);
   }
   setCrcState(c);
-  // Pair counts hold two symbols each.
-  for (let k: usize = 0; k < 256; k++) {
-    const n = load<u32>(PAIR_HIST + (k << 2)) + load<u32>(PAIR_HIST + 1024 + (k << 2));
-    if (n == 0) continue;
-    const a = HIST + ((k & 15) << 2);
-    const b = HIST + ((k >>> 4) << 2);
-    store<u32>(a, load<u32>(a) + n);
-    store<u32>(b, load<u32>(b) + n);
-  }
 }
-
-// @ts-ignore: decorator
-@inline function count(w: u32): void {
-  const a = PAIR_HIST + (<usize>(((w >>> 3) & 15) | ((w >>> 7) & 0xf0)) << 2);
-  store<u32>(a, load<u32>(a) + 1);
-  const b = PAIR_HIST + 1024 + (<usize>(((w >>> 19) & 15) | ((w >>> 23) & 0xf0)) << 2);
-  store<u32>(b, load<u32>(b) + 1);
-}
-
-const DEAD: i32 = 0x7fffffff;
-
-// Bit writer and window state of encodeChunk (module globals keep the hot loop's locals few).
-let nextW: i32 = 0; // start of the next window whose gap is due (relative), DEAD past the live windows
-let window: i32 = 0; // its index relative to the chunk's first window
-let liveEnd: i32 = 0;
-let T: i32 = 1;
-let phase: i32 = 0; // global index of the chunk's first window % T
-let parity: i32 = 0; // global index of the chunk's first window & 1
-let posCount: i32 = 0;
 
 /**
- * Windows starting in (p, pn], where codes of the (up to 4) exponents in `w` (bytes, element i first) start at p:
- * each gets its gap (the first code start at or after it, minus its start), a block's first window also its output
- * position (the elements before that code start).
+ * HIST[0..16) from ENC_QUAD_HIST: quad q = e0 | e1 << 4 | e2 << 8 | e3 << 12 adds its count to each of its four
+ * exponents. Row r (q >> 8 = e2 | e3 << 4) sums to the count of r as the pair (e2, e3), column k (q & 255) to the
+ * count of k as the pair (e0, e1).
  */
-function windows(p: i32, pn: i32, w: u32, i: i32): void {
-  while (nextW <= pn) {
-    let start = p;
-    let j = 0;
-    while (start < nextW) {
-      start += <i32>lengthOf((w >>> (8 * j + 3)) & 15);
-      j++;
+function foldQuads(): void {
+  memory.fill(HIST, 0, 64 + 1024);
+  for (let r: usize = 0; r < 256; r++) {
+    const row = ENC_QUAD_HIST + (r << 10);
+    let n: u32 = 0;
+    if (ASC_FEATURE_SIMD) {
+      let sum = i32x4.splat(0);
+      for (let k: usize = 0; k < 1024; k += 16) {
+        const v = v128.load(row + k);
+        sum = i32x4.add(sum, v);
+        v128.store(COLUMN_SUMS + k, i32x4.add(v128.load(COLUMN_SUMS + k), v));
+      }
+      n = <u32>(i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3));
+    } else {
+      // Two u32 counts per u64 (a chunk's counts and sums stay below 2^32, so no carry crosses lanes).
+      let sum: u64 = 0;
+      for (let k: usize = 0; k < 1024; k += 8) {
+        const v = load<u64>(row + k);
+        sum += v;
+        store<u64>(COLUMN_SUMS + k, load<u64>(COLUMN_SUMS + k) + v);
+      }
+      n = <u32>sum + <u32>(sum >>> 32);
     }
-    putWindow(<u32>(start - nextW), i + j);
+    addPair(r, n);
   }
+  for (let k: usize = 0; k < 256; k++) addPair(k, load<u32>(COLUMN_SUMS + (k << 2)));
 }
 
-/** Gap (and, at a block's first window, output position) of window `window`, whose first code start is elements i. */
 // @ts-ignore: decorator
-@inline function putWindow(gap: u32, i: i32): void {
-  const g = window + parity;
-  const at = ENC_GAPS + (<usize>(g >>> 1));
-  store<u8>(at, <u8>(load<u8>(at) | (g & 1 ? gap : gap << 4)));
-  if (((phase + window) & (T - 1)) == 0) {
-    store<i32>(ENC_POS + (<usize>posCount << 2), i);
-    posCount++;
-  }
-  window++;
-  nextW += 64;
-  if (nextW >= liveEnd) nextW = DEAD;
+@inline function addPair(pair: usize, n: u32): void {
+  const a = HIST + ((pair & 15) << 2);
+  const b = HIST + ((pair >>> 4) << 2);
+  store<u32>(a, load<u32>(a) + n);
+  store<u32>(b, load<u32>(b) + n);
 }
+
+// ----------------------------------------------------------------------------------------------- second pass
 
 /**
- * The one window starting in (p, pn] of a step of four codes (at most 60 bits) starting at p, element i, with
- * pair entries e1, e2: its first code start is the first of the step's code starts at or after it.
+ * Sign/mantissa nibbles of the chunk's elements (spec §2, §9): byte j = nibble 2j << 4 | nibble 2j + 1; and the
+ * pair-table offset of each pair of elements into ENC_PAIR_ADDR (for the groups of eight, so past `len` when it
+ * is not a multiple of 16; those offsets are never used).
  */
-function windowInStep(p: i32, pn: i32, e1: u64, e2: u64, i: i32): void {
-  const s1 = p + <i32>((e1 >>> 40) & 0xff);
-  const s2 = p + <i32>((e1 >>> 32) & 0xff);
-  const s3 = s2 + <i32>((e2 >>> 40) & 0xff);
-  const w = nextW;
-  const start = s1 >= w ? s1 : s2 >= w ? s2 : s3 >= w ? s3 : pn;
-  const j = s1 >= w ? 1 : s2 >= w ? 2 : s3 >= w ? 3 : 4;
-  putWindow(<u32>(start - w), i + j);
-}
-
-/** Sign/mantissa nibbles of the chunk's elements (spec §2, §9): byte j = nibble 2j << 4 | nibble 2j + 1. */
-function packNibbles(len: i32): void {
+function prepare(len: i32): void {
   const end = <usize>len;
   const blocksEnd = end & ~(<usize>15);
   let i: usize = 0;
@@ -127,9 +146,22 @@ function packNibbles(len: i32): void {
       // 16-bit lane k = q(2k) | q(2k + 1) << 8 -> q(2k) << 4 | q(2k + 1), then narrowed to bytes.
       const pairs = v128.or(v128.and(i16x8.shl(q, 4), i16x8.splat(0xf0)), i16x8.shr_u(q, 8));
       v128.store64_lane(i >>> 1, i8x16.narrow_i16x8_u(pairs, pairs), 0, ENC_NIB);
+      v128.store(i, pairOffsetsSimd(v), ENC_PAIR_ADDR);
     } else {
-      store<u32>(i >>> 1, packWord(load<u64>(i, ENC_IN)), ENC_NIB);
-      store<u32>(i >>> 1, packWord(load<u64>(i, ENC_IN + 8)), ENC_NIB + 4);
+      const x0 = load<u64>(i, ENC_IN);
+      const x1 = load<u64>(i, ENC_IN + 8);
+      store<u32>(i >>> 1, packWord(x0), ENC_NIB);
+      store<u32>(i >>> 1, packWord(x1), ENC_NIB + 4);
+      store<u64>(i, pairOffsets(x0), ENC_PAIR_ADDR);
+      store<u64>(i, pairOffsets(x1), ENC_PAIR_ADDR + 8);
+    }
+  }
+  if (i < end) {
+    if (ASC_FEATURE_SIMD) {
+      v128.store(i, pairOffsetsSimd(v128.load(i, ENC_IN)), ENC_PAIR_ADDR);
+    } else {
+      store<u64>(i, pairOffsets(load<u64>(i, ENC_IN)), ENC_PAIR_ADDR);
+      store<u64>(i, pairOffsets(load<u64>(i, ENC_IN + 8)), ENC_PAIR_ADDR + 8);
     }
   }
   for (; i < end; i++) {
@@ -139,6 +171,17 @@ function packNibbles(len: i32): void {
     if (i & 1) store<u8>(at, load<u8>(at) | <u8>nibble);
     else store<u8>(at, <u8>(nibble << 4));
   }
+}
+
+/** Per 16-bit lane b0 | b1 << 8 (two FP8 bytes): (e0 | e1 << 4) << 3 = (b0 & 0x78) | (b1 & 0x78) << 4. */
+// @ts-ignore: decorator
+@inline function pairOffsetsSimd(v: v128): v128 {
+  return v128.or(v128.and(v, i16x8.splat(0x78)), v128.and(i16x8.shr_u(v, 4), i16x8.splat(0x780)));
+}
+
+// @ts-ignore: decorator
+@inline function pairOffsets(x: u64): u64 {
+  return (x & 0x0078007800780078) | ((x >>> 4) & 0x0780078007800780);
 }
 
 /** Eight FP8 bytes (little-endian) to their four nibble bytes (little-endian). */
@@ -165,73 +208,156 @@ function unreverse(len: usize): void {
 }
 
 /**
+ * Window log: a group of codes starting at bit p (relative) and element i, at most 63 bits long, contains at most
+ * one window start in (p, p + its bits]; that window is w = p / 64 + 1. Every group writes its entry there, so the
+ * last to write w's entry is the group that crosses w's start, and windowGaps finds w's first code from it.
+ */
+// @ts-ignore: decorator
+@inline function logGroup(p: usize, i: i32): void {
+  const slot = (p >>> 3) & ~(<usize>7);
+  store<u32>(slot, <u32>p, ENC_LOG + 8);
+  store<i32>(slot, i, ENC_LOG + 12);
+}
+
+// The bit writer of encodeChunk while putElements runs (codes go in MSB first, spec §7; the bitstream is stored
+// byte-reversed, so a little-endian store of the accumulator writes its top byte first).
+let writerAcc: u64 = 0; // pending bits, MSB-aligned
+let writerBits: u64 = 0; // how many (0..7 between calls)
+let writerAt: usize = 0; // the stream byte (relative) the accumulator's top byte belongs to
+
+/** Elements [from, to) one code at a time, each its own group in the window log. */
+function putElements(from: i32, to: i32): void {
+  let acc = writerAcc;
+  let bits = writerBits;
+  let at = writerAt;
+  for (let i = from; i < to; i++) {
+    const x = <usize>((<u32>load<u8>(<usize>i, ENC_IN) >>> 3) & 15);
+    logGroup((at << 3) | <usize>bits, i);
+    acc |= load<u64>(x << 3, ENC_CODES_LEFT) >>> bits;
+    bits += <u64>lengthOf(<u32>x);
+    store<u64>(ENC_EX_REV_END - 8 - at, acc);
+    at += <usize>(bits >>> 3);
+    acc <<= bits & ~7;
+    bits &= 7;
+  }
+  writerAcc = acc;
+  writerBits = bits;
+  writerAt = at;
+}
+
+/**
+ * Gap (spec §8.2) of every window w >= 1 of the chunk that starts at or before bit pEnd and before `live`: the
+ * first code start at or after it, found from the window log; at a block's first window (global index % T == 0)
+ * also the block's output position (§8.1), the element of that code. Returns the positions written.
+ */
+function windowGaps(pEnd: i32, live: i32, T: i32, phase: i32, parity: i32): i32 {
+  const last = pEnd < live - 1 ? pEnd : live - 1;
+  let posCount = 0;
+  for (let w = 1; w << 6 <= last; w++) {
+    const p = load<i32>(<usize>w << 3, ENC_LOG);
+    const i = load<i32>(<usize>w << 3, ENC_LOG + 4);
+    const found = firstCodeAtOrAfter(i, (w << 6) - p);
+    const gap = <u32>(found & 0xff);
+    const e = i + (found >>> 8);
+    const g = w + parity;
+    const at = ENC_GAPS + (<usize>(g >>> 1));
+    store<u8>(at, <u8>(load<u8>(at) | (g & 1 ? gap : gap << 4)));
+    if (((phase + w) & (T - 1)) == 0) {
+      store<i32>(ENC_POS + (<usize>posCount << 2), e);
+      posCount++;
+    }
+  }
+  return posCount;
+}
+
+/**
+ * Of the codes of elements i, i + 1, ... starting at bits 0, l(i), l(i) + l(i + 1), ... (relative to the group's
+ * start), the first at or after bit d (1..63, within the group's first eight codes): its start - d | its index
+ * after i << 8. Without SIMD a walk; with SIMD the eight codes' lengths by one swizzle of the code-length vector and
+ * their end offsets by a prefix sum, so no loop or branch depends on the lengths.
+ */
+// @ts-ignore: decorator
+@inline function firstCodeAtOrAfter(i: i32, d: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    const x = v128.and(i16x8.shr_u(v128.load64_zero(<usize>i, ENC_IN), 3), i8x16.splat(15));
+    const zero = i8x16.splat(0);
+    let ends = i8x16.swizzle(v128.load(CODE_LENGTHS), x); // lane k: l(i + k), for k < 8
+    ends = i8x16.add(ends, i8x16.shuffle(zero, ends, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30));
+    ends = i8x16.add(ends, i8x16.shuffle(zero, ends, 0, 1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29));
+    ends = i8x16.add(ends, i8x16.shuffle(zero, ends, 0, 1, 2, 3, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27));
+    // Lane k: the end of code k = the start of code k + 1; the codes ending before d are the ones starting before it.
+    const before = popcnt<i32>(i8x16.bitmask(i8x16.lt_u(ends, i8x16.splat(<i8>d))) & 0xff);
+    const end = <i32>i8x16.extract_lane_u(i8x16.swizzle(ends, i8x16.splat(<i8>before)), 0);
+    return (end - d) | ((before + 1) << 8);
+  } else {
+    let s = 0;
+    let k = 0;
+    while (s < d) {
+      s += <i32>lengthOf((<u32>load<u8>(<usize>(i + k), ENC_IN) >>> 3) & 15);
+      k++;
+    }
+    return (s - d) | (k << 8);
+  }
+}
+
+/**
  * The chunk's `len` elements, whose codes start at bit pRel (0..63) after pBase; windows at or past `live` (bits -
  * pBase, clamped) are dead. Returns the final partial byte's value (the host ORs it into byte (p1 - pBase) >> 3)
  * or -1 when the chunk ends on a byte boundary; RESULT[0] = p1 - pBase, RESULT[1] = block positions written,
  * RESULT[2] = gap bytes touched.
+ *
+ * The hot loop puts groups of eight elements: four pair entries (left-aligned codes) shifted into a 64-bit
+ * accumulator, one 8-byte store, one window-log entry; a group whose bits would overflow the accumulator (at most
+ * 63 fit with the pending bits) goes code by code instead.
  */
 export function encodeChunk(len: i32, pRel: i32, live: i32, threads: i32, firstPhase: i32, firstParity: i32): i32 {
-  T = threads;
-  phase = firstPhase;
-  parity = firstParity;
-  liveEnd = live;
-  posCount = 0;
-  window = 1;
-  nextW = 64 < live ? 64 : DEAD;
   const gapBytes = ((pRel + 16 * len) >>> 7) + 2;
   memory.fill(ENC_GAPS, 0, <usize>gapBytes);
-  packNibbles(len);
-  let p = pRel;
-  let at = <usize>(p >>> 3);
-  let acc: u64 = 0; // pending bits, MSB-aligned; the first accBits of them are the byte's earlier bits (zero here)
-  let accBits = <u64>(p & 7);
-  const quadsEnd = len & ~3;
+  prepare(len);
+  let at = <usize>(pRel >>> 3);
+  let acc: u64 = 0;
+  let bits = <u64>(pRel & 7);
+  const groupsEnd = len & ~7;
   let i = 0;
-  for (; i < quadsEnd; i += 4) {
-    const w = load<u32>(<usize>i, ENC_IN);
-    const e1 = load<u64>(<usize>(((w >>> 3) & 15) | ((w >>> 7) & 0xf0)) << 3, ENC_PAIRS);
-    const e2 = load<u64>(<usize>(((w >>> 19) & 15) | ((w >>> 23) & 0xf0)) << 3, ENC_PAIRS);
-    const l1 = (e1 >>> 32) & 0xff;
-    const l2 = (e2 >>> 32) & 0xff;
-    const l = l1 + l2;
-    if (l <= 56) {
-      acc |= ((<u64><u32>e1 << l2) | <u64><u32>e2) << (64 - accBits - l);
-      accBits += l;
+  for (; i < groupsEnd; i += 8) {
+    const a0 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR);
+    const a1 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 2);
+    const a2 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 4);
+    const a3 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 6);
+    let b = bits;
+    let x = acc | (load<u64>(a0, ENC_PAIRS) >>> b);
+    b += load<u64>(a0, ENC_PAIR_LENGTHS);
+    x |= load<u64>(a1, ENC_PAIRS) >>> b;
+    b += load<u64>(a1, ENC_PAIR_LENGTHS);
+    x |= load<u64>(a2, ENC_PAIRS) >>> b;
+    b += load<u64>(a2, ENC_PAIR_LENGTHS);
+    x |= load<u64>(a3, ENC_PAIRS) >>> b;
+    b += load<u64>(a3, ENC_PAIR_LENGTHS);
+    if (b < 64) {
+      logGroup((at << 3) | <usize>bits, i);
+      store<u64>(ENC_EX_REV_END - 8 - at, x);
+      at += <usize>(b >>> 3);
+      acc = x << (b & 56);
+      bits = b & 7;
     } else {
-      acc |= <u64><u32>e1 << (64 - accBits - l1);
-      accBits += l1;
-      store<u64>(ENC_EX_REV_END - 8 - at, acc);
-      at += <usize>(accBits >>> 3);
-      acc <<= accBits & ~7;
-      accBits &= 7;
-      acc |= <u64><u32>e2 << (64 - accBits - l2);
-      accBits += l2;
+      writerAcc = acc;
+      writerBits = bits;
+      writerAt = at;
+      putElements(i, i + 8);
+      acc = writerAcc;
+      bits = writerBits;
+      at = writerAt;
     }
-    store<u64>(ENC_EX_REV_END - 8 - at, acc);
-    at += <usize>(accBits >>> 3);
-    acc <<= accBits & ~7;
-    accBits &= 7;
-    const pn = p + <i32>l;
-    if (pn >= nextW) windowInStep(p, pn, e1, e2, i);
-    p = pn;
   }
-  for (; i < len; i++) {
-    const v = <u32>load<u8>(<usize>i, ENC_IN);
-    const x = (v >>> 3) & 15;
-    const l = <u64>lengthOf(x);
-    acc |= <u64>codeOf(x) << (64 - accBits - l);
-    accBits += l;
-    store<u64>(ENC_EX_REV_END - 8 - at, acc);
-    at += <usize>(accBits >>> 3);
-    acc <<= accBits & ~7;
-    accBits &= 7;
-    const pn = p + <i32>l;
-    if (pn >= nextW) windows(p, pn, v, i);
-    p = pn;
-  }
-  unreverse(<usize>(p >>> 3) + 1);
-  store<i32>(RESULT, p);
+  writerAcc = acc;
+  writerBits = bits;
+  writerAt = at;
+  putElements(i, len);
+  const pEnd = <i32>((writerAt << 3) | <usize>writerBits);
+  const posCount = windowGaps(pEnd, live, threads, firstPhase, firstParity);
+  unreverse(<usize>(pEnd >>> 3) + 1);
+  store<i32>(RESULT, pEnd);
   store<i32>(RESULT + 4, posCount);
   store<i32>(RESULT + 8, gapBytes);
-  return accBits > 0 ? <i32>(acc >>> 56) : -1;
+  return writerBits > 0 ? <i32>(writerAcc >>> 56) : -1;
 }
