@@ -30,7 +30,7 @@ import { getCrcState, setCrcState } from './decode';
 
 // ------------------------------------------------------------------------------------------------ first pass
 
-const COLUMN_SUMS: usize = HIST + 64; // 256 u32 scratch of foldQuads
+const COLUMN_SUMS: usize = HIST + 64; // 256 u32 scratch of scanHistogram
 
 /** Byte offset in ENC_QUAD_HIST of the quad of exponents of the four FP8 bytes of `w` (little-endian). */
 // @ts-ignore: decorator
@@ -43,13 +43,19 @@ const COLUMN_SUMS: usize = HIST + 64; // 256 u32 scratch of foldQuads
   store<u32>(offset, load<u32>(offset, ENC_QUAD_HIST) + 1, ENC_QUAD_HIST);
 }
 
+/** Starts a histogram: zero quad counts (ENC_QUAD_HIST) and exponent counts (HIST[0..16), u32). */
+export function scanStart(): void {
+  memory.fill(ENC_QUAD_HIST, 0, 65536 * 4);
+  memory.fill(HIST, 0, 64);
+}
+
 /**
- * Histogram of the chunk's exponents into HIST[0..16) (u32), and the CRC state over its bytes. Each group of four
- * elements bumps one counter of ENC_QUAD_HIST (one increment per four exponents, and repeated values rarely hit the
- * same counter back to back); foldQuads turns the quad counts into exponent counts.
+ * The chunk's exponents into the histogram, and the CRC state over its bytes. Each group of four elements bumps
+ * one counter of ENC_QUAD_HIST (one increment per four exponents; repeated values rarely hit the same counter back
+ * to back); a chunk's last len % 16 exponents go straight into HIST. scanHistogram adds the quads to HIST; the
+ * host calls it at least once per 2^30 elements, so no u32 count overflows.
  */
 export function scanChunk(len: i32): void {
-  memory.fill(ENC_QUAD_HIST, 0, 65536 * 4);
   let c = getCrcState();
   const end = <usize>len;
   const blocksEnd = end & ~(<usize>15);
@@ -77,7 +83,6 @@ export function scanChunk(len: i32): void {
     }
     c = crc16(c, w0, w1, w2, w3);
   }
-  foldQuads();
   for (; i < end; i++) {
     const v = <u32>load<u8>(i, ENC_IN);
     const at = HIST + (<usize>((v >>> 3) & 15) << 2);
@@ -88,12 +93,12 @@ export function scanChunk(len: i32): void {
 }
 
 /**
- * HIST[0..16) from ENC_QUAD_HIST: quad q = e0 | e1 << 4 | e2 << 8 | e3 << 12 adds its count to each of its four
+ * Adds ENC_QUAD_HIST to HIST[0..16): quad q = e0 | e1 << 4 | e2 << 8 | e3 << 12 adds its count to each of its four
  * exponents. Row r (q >> 8 = e2 | e3 << 4) sums to the count of r as the pair (e2, e3), column k (q & 255) to the
- * count of k as the pair (e0, e1).
+ * count of k as the pair (e0, e1). Call scanStart before scanning on.
  */
-function foldQuads(): void {
-  memory.fill(HIST, 0, 64 + 1024);
+export function scanHistogram(): void {
+  memory.fill(COLUMN_SUMS, 0, 1024);
   for (let r: usize = 0; r < 256; r++) {
     const row = ENC_QUAD_HIST + (r << 10);
     let n: u32 = 0;

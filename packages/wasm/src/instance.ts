@@ -21,7 +21,9 @@ interface Exports {
   decodeChunk(nb: number, T: number, live: number, parity: number, first: number, last: number, nOut: number, nibParity: number, withCrc: number, exLen: number): number;
   getCrcState(): number;
   setCrcState(c: number): void;
+  scanStart(): void;
   scanChunk(len: number): void;
+  scanHistogram(): void;
   encodeChunk(len: number, pRel: number, live: number, T: number, firstPhase: number, firstParity: number): number;
   simd(): number;
   [region: string]: unknown;
