@@ -7,9 +7,10 @@
  * Bit coordinates are relative to pBase, the start of the window holding the chunk's first code; the host copies
  * the results into place and ORs the bytes shared with the neighbouring chunks.
  */
-import { crc16, crcByte } from './crc';
+import { crcByte } from './crc';
 import {
   CODE_LENGTHS,
+  CRC_TABLE,
   ENC_CODES_LEFT,
   ENC_EX,
   ENC_EX_REV_END,
@@ -36,6 +37,25 @@ const COLUMN_SUMS: usize = HIST + 64; // 256 u32 scratch of scanHistogram
 // @ts-ignore: decorator
 @inline function quadOffset(w: u32): usize {
   return <usize>(((w >>> 1) & 0x3c) | ((w >>> 5) & 0x3c0) | ((w >>> 9) & 0x3c00) | ((w >>> 13) & 0x3c000));
+}
+
+/**
+ * crc.ts's crc16 (slicing-by-16, spec §10) with each table index taken as byte << 2 straight from the word (one
+ * shift and one mask) and the table's base in the load's constant offset: four instructions per byte instead of six.
+ */
+// @ts-ignore: decorator
+@inline function crcBlock(c: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
+  const a = c ^ w0;
+  return (
+    load<u32>((w1 << 2) & 0x3fc, CRC_TABLE + 11 * 1024) ^ load<u32>((w1 >>> 6) & 0x3fc, CRC_TABLE + 10 * 1024) ^
+    load<u32>((w1 >>> 14) & 0x3fc, CRC_TABLE + 9 * 1024) ^ load<u32>((w1 >>> 22) & 0x3fc, CRC_TABLE + 8 * 1024) ^
+    load<u32>((w2 << 2) & 0x3fc, CRC_TABLE + 7 * 1024) ^ load<u32>((w2 >>> 6) & 0x3fc, CRC_TABLE + 6 * 1024) ^
+    load<u32>((w2 >>> 14) & 0x3fc, CRC_TABLE + 5 * 1024) ^ load<u32>((w2 >>> 22) & 0x3fc, CRC_TABLE + 4 * 1024) ^
+    load<u32>((w3 << 2) & 0x3fc, CRC_TABLE + 3 * 1024) ^ load<u32>((w3 >>> 6) & 0x3fc, CRC_TABLE + 2 * 1024) ^
+    load<u32>((w3 >>> 14) & 0x3fc, CRC_TABLE + 1 * 1024) ^ load<u32>((w3 >>> 22) & 0x3fc, CRC_TABLE) ^
+    load<u32>((a << 2) & 0x3fc, CRC_TABLE + 15 * 1024) ^ load<u32>((a >>> 6) & 0x3fc, CRC_TABLE + 14 * 1024) ^
+    load<u32>((a >>> 14) & 0x3fc, CRC_TABLE + 13 * 1024) ^ load<u32>((a >>> 22) & 0x3fc, CRC_TABLE + 12 * 1024)
+  );
 }
 
 // @ts-ignore: decorator
@@ -81,7 +101,7 @@ export function scanChunk(len: i32): void {
       bump(quadOffset(w2));
       bump(quadOffset(w3));
     }
-    c = crc16(c, w0, w1, w2, w3);
+    c = crcBlock(c, w0, w1, w2, w3);
   }
   for (; i < end; i++) {
     const v = <u32>load<u8>(i, ENC_IN);
