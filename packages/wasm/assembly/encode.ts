@@ -326,24 +326,16 @@ function windowGaps(pEnd: i32, live: i32, T: i32, phase: i32, parity: i32): i32 
 }
 
 /**
- * The chunk's `len` elements, whose codes start at bit pRel (0..63) after pBase; windows at or past `live` (bits -
- * pBase, clamped) are dead. Returns the final partial byte's value (the host ORs it into byte (p1 - pBase) >> 3)
- * or -1 when the chunk ends on a byte boundary; RESULT[0] = p1 - pBase, RESULT[1] = block positions written,
- * RESULT[2] = gap bytes touched.
- *
- * The hot loop puts groups of eight elements: four pair entries (left-aligned codes) shifted into a 64-bit
- * accumulator, one 8-byte store, one window-log entry; a group whose bits would overflow the accumulator (at most
- * 63 fit with the pending bits) goes code by code instead.
+ * Groups of eight elements from `from` (a multiple of 8) to groupsEnd while each fits the accumulator: four pair
+ * entries (left-aligned codes) shifted in, one 8-byte store, one window-log entry. Returns where it stopped: at
+ * groupsEnd or at a group longer than the accumulator holds (at most 63 bits with the pending ones). A leaf
+ * function, so that V8 keeps the loop's values in registers.
  */
-export function encodeChunk(len: i32, pRel: i32, live: i32, threads: i32, firstPhase: i32, firstParity: i32): i32 {
-  const gapBytes = ((pRel + 16 * len) >>> 7) + 2;
-  memory.fill(ENC_GAPS, 0, <usize>gapBytes);
-  prepare(len);
-  let at = <usize>(pRel >>> 3);
-  let acc: u64 = 0;
-  let bits = <u64>(pRel & 7);
-  const groupsEnd = len & ~7;
-  let i = 0;
+function putGroups(from: i32, groupsEnd: i32): i32 {
+  let acc = writerAcc;
+  let bits = writerBits;
+  let at = writerAt;
+  let i = from;
   for (; i < groupsEnd; i += 8) {
     const a0 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR);
     const a1 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 2);
@@ -358,25 +350,41 @@ export function encodeChunk(len: i32, pRel: i32, live: i32, threads: i32, firstP
     b += load<u64>(a2, ENC_PAIR_LENGTHS);
     x |= load<u64>(a3, ENC_PAIRS) >>> b;
     b += load<u64>(a3, ENC_PAIR_LENGTHS);
-    if (b < 64) {
-      logGroup((at << 3) | <usize>bits, i);
-      store<u64>(ENC_EX_REV_END - 8 - at, x);
-      at += <usize>(b >>> 3);
-      acc = x << (b & 56);
-      bits = b & 7;
-    } else {
-      writerAcc = acc;
-      writerBits = bits;
-      writerAt = at;
-      putElements(i, i + 8);
-      acc = writerAcc;
-      bits = writerBits;
-      at = writerAt;
-    }
+    if (b >= 64) break;
+    logGroup((at << 3) | <usize>bits, i);
+    store<u64>(ENC_EX_REV_END - 8 - at, x);
+    at += <usize>(b >>> 3);
+    acc = x << (b & 56);
+    bits = b & 7;
   }
   writerAcc = acc;
   writerBits = bits;
   writerAt = at;
+  return i;
+}
+
+/**
+ * The chunk's `len` elements, whose codes start at bit pRel (0..63) after pBase; windows at or past `live` (bits -
+ * pBase, clamped) are dead. Returns the final partial byte's value (the host ORs it into byte (p1 - pBase) >> 3)
+ * or -1 when the chunk ends on a byte boundary; RESULT[0] = p1 - pBase, RESULT[1] = block positions written,
+ * RESULT[2] = gap bytes touched.
+ * Groups of eight elements go through putGroups; one whose codes overflow its accumulator, and the last len % 8
+ * elements, through putElements.
+ */
+export function encodeChunk(len: i32, pRel: i32, live: i32, threads: i32, firstPhase: i32, firstParity: i32): i32 {
+  const gapBytes = ((pRel + 16 * len) >>> 7) + 2;
+  memory.fill(ENC_GAPS, 0, <usize>gapBytes);
+  prepare(len);
+  writerAcc = 0;
+  writerBits = <u64>(pRel & 7);
+  writerAt = <usize>(pRel >>> 3);
+  const groupsEnd = len & ~7;
+  let i = putGroups(0, groupsEnd);
+  while (i < groupsEnd) {
+    // A group longer than the accumulator holds: code by code.
+    putElements(i, i + 8);
+    i = putGroups(i + 8, groupsEnd);
+  }
   putElements(i, len);
   const pEnd = <i32>((writerAt << 3) | <usize>writerBits);
   const posCount = windowGaps(pEnd, live, threads, firstPhase, firstParity);
