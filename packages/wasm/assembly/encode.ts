@@ -298,21 +298,20 @@ function windowGaps(pEnd: i32, live: i32, T: i32, phase: i32, parity: i32): i32 
 /**
  * Of the codes of elements i, i + 1, ... starting at bits 0, l(i), l(i) + l(i + 1), ... (relative to the group's
  * start), the first at or after bit d (1..63, within the group's first eight codes): its start - d | its index
- * after i << 8. Without SIMD a walk; with SIMD the eight codes' lengths by one swizzle of the code-length vector and
- * their end offsets by a prefix sum, so no loop or branch depends on the lengths.
+ * after i << 8. Without SIMD a walk; with SIMD the eight codes' lengths come from one swizzle of the code-length
+ * vector as the bytes of a u64, their end offsets from one multiply (byte k = the sum of bytes 0..k, at most
+ * 8 x 15), and the count of ends before d from the high bits of (ends | 0x80..) - d, so nothing branches on them.
  */
 // @ts-ignore: decorator
 @inline function firstCodeAtOrAfter(i: i32, d: i32): i32 {
   if (ASC_FEATURE_SIMD) {
     const x = v128.and(i16x8.shr_u(v128.load64_zero(<usize>i, ENC_IN), 3), i8x16.splat(15));
-    const zero = i8x16.splat(0);
-    let ends = i8x16.swizzle(v128.load(CODE_LENGTHS), x); // lane k: l(i + k), for k < 8
-    ends = i8x16.add(ends, i8x16.shuffle(zero, ends, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30));
-    ends = i8x16.add(ends, i8x16.shuffle(zero, ends, 0, 1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29));
-    ends = i8x16.add(ends, i8x16.shuffle(zero, ends, 0, 1, 2, 3, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27));
-    // Lane k: the end of code k = the start of code k + 1; the codes ending before d are the ones starting before it.
-    const before = popcnt<i32>(i8x16.bitmask(i8x16.lt_u(ends, i8x16.splat(<i8>d))) & 0xff);
-    const end = <i32>i8x16.extract_lane_u(i8x16.swizzle(ends, i8x16.splat(<i8>before)), 0);
+    const lengths = i64x2.extract_lane(i8x16.swizzle(v128.load(CODE_LENGTHS), x), 0); // byte k: l(i + k)
+    const ends = lengths * 0x0101010101010101; // byte k: the end of code k = the start of code k + 1
+    const high: u64 = 0x8080808080808080;
+    const atOrAfter = <i32>popcnt<u64>(((ends | high) - <u64>d * 0x0101010101010101) & high);
+    const before = 8 - atOrAfter; // codes ending before d = codes starting before it, after the first
+    const end = <i32>((ends >>> (<u64>before << 3)) & 0xff);
     return (end - d) | ((before + 1) << 8);
   } else {
     let s = 0;
