@@ -17,6 +17,7 @@ import {
   ENC_GAPS,
   ENC_IN,
   ENC_LOG,
+  ENC_MASKS,
   ENC_NIB,
   ENC_PAIR_ADDR,
   ENC_PAIR_LENGTHS,
@@ -32,6 +33,24 @@ import { getCrcState, setCrcState } from './decode';
 // ------------------------------------------------------------------------------------------------ first pass
 
 const COLUMN_SUMS: usize = HIST + 64; // 256 u32 scratch of scanHistogram
+
+// Masks of the SIMD loops, read from memory into locals before each loop: V8 keeps such a local in a register,
+// while a v128.const operand is rebuilt from general registers (two to four instructions) at every use.
+const NIBBLE_LOW: usize = ENC_MASKS; // i8x16 7
+const NIBBLE_SIGN: usize = ENC_MASKS + 16; // i8x16 8
+const NIBBLE_HIGH: usize = ENC_MASKS + 32; // i16x8 0xf0
+const PAIR_LOW: usize = ENC_MASKS + 48; // i16x8 0x78
+const PAIR_HIGH: usize = ENC_MASKS + 64; // i16x8 0x780
+
+function storeMasks(): void {
+  if (ASC_FEATURE_SIMD) {
+    v128.store(NIBBLE_LOW, i8x16.splat(7));
+    v128.store(NIBBLE_SIGN, i8x16.splat(8));
+    v128.store(NIBBLE_HIGH, i16x8.splat(0xf0));
+    v128.store(PAIR_LOW, i16x8.splat(0x78));
+    v128.store(PAIR_HIGH, i16x8.splat(0x780));
+  }
+}
 
 /** Byte offset in ENC_QUAD_HIST of the quad of exponents of the four FP8 bytes of `w` (little-endian). */
 // @ts-ignore: decorator
@@ -86,6 +105,7 @@ export function scanChunk(len: i32): void {
     const w2 = load<u32>(i, ENC_IN + 8);
     const w3 = load<u32>(i, ENC_IN + 12);
     if (ASC_FEATURE_SIMD) {
+      // (Masks from memory, as in prepare, made this loop slower: V8 then spilled registers.)
       const v = v128.load(i, ENC_IN);
       const q = v128.or(
         v128.or(v128.and(i32x4.shr_u(v, 1), i32x4.splat(0x3c)), v128.and(i32x4.shr_u(v, 5), i32x4.splat(0x3c0))),
@@ -164,15 +184,29 @@ function prepare(len: i32): void {
   const end = <usize>len;
   const blocksEnd = end & ~(<usize>15);
   let i: usize = 0;
-  for (; i < blocksEnd; i += 16) {
-    if (ASC_FEATURE_SIMD) {
+  if (ASC_FEATURE_SIMD) {
+    storeMasks();
+    const low = v128.load(NIBBLE_LOW);
+    const sign = v128.load(NIBBLE_SIGN);
+    const high = v128.load(NIBBLE_HIGH);
+    const pairLow = v128.load(PAIR_LOW);
+    const pairHigh = v128.load(PAIR_HIGH);
+    for (; i < blocksEnd; i += 16) {
       const v = v128.load(i, ENC_IN);
-      const q = v128.or(v128.and(v, i8x16.splat(7)), v128.and(i16x8.shr_u(v, 4), i8x16.splat(8)));
+      const v4 = i16x8.shr_u(v, 4);
+      const q = v128.or(v128.and(v, low), v128.and(v4, sign));
       // 16-bit lane k = q(2k) | q(2k + 1) << 8 -> q(2k) << 4 | q(2k + 1), then narrowed to bytes.
-      const pairs = v128.or(v128.and(i16x8.shl(q, 4), i16x8.splat(0xf0)), i16x8.shr_u(q, 8));
+      const pairs = v128.or(v128.and(i16x8.shl(q, 4), high), i16x8.shr_u(q, 8));
       v128.store64_lane(i >>> 1, i8x16.narrow_i16x8_u(pairs, pairs), 0, ENC_NIB);
-      v128.store(i, pairOffsetsSimd(v), ENC_PAIR_ADDR);
-    } else {
+      // Pair offsets: per 16-bit lane b0 | b1 << 8, (e0 | e1 << 4) << 3 = (b0 & 0x78) | (b1 & 0x78) << 4.
+      v128.store(i, v128.or(v128.and(v, pairLow), v128.and(v4, pairHigh)), ENC_PAIR_ADDR);
+    }
+    if (i < end) {
+      const v = v128.load(i, ENC_IN);
+      v128.store(i, v128.or(v128.and(v, pairLow), v128.and(i16x8.shr_u(v, 4), pairHigh)), ENC_PAIR_ADDR);
+    }
+  } else {
+    for (; i < blocksEnd; i += 16) {
       const x0 = load<u64>(i, ENC_IN);
       const x1 = load<u64>(i, ENC_IN + 8);
       store<u32>(i >>> 1, packWord(x0), ENC_NIB);
@@ -180,11 +214,7 @@ function prepare(len: i32): void {
       store<u64>(i, pairOffsets(x0), ENC_PAIR_ADDR);
       store<u64>(i, pairOffsets(x1), ENC_PAIR_ADDR + 8);
     }
-  }
-  if (i < end) {
-    if (ASC_FEATURE_SIMD) {
-      v128.store(i, pairOffsetsSimd(v128.load(i, ENC_IN)), ENC_PAIR_ADDR);
-    } else {
+    if (i < end) {
       store<u64>(i, pairOffsets(load<u64>(i, ENC_IN)), ENC_PAIR_ADDR);
       store<u64>(i, pairOffsets(load<u64>(i, ENC_IN + 8)), ENC_PAIR_ADDR + 8);
     }
@@ -198,12 +228,7 @@ function prepare(len: i32): void {
   }
 }
 
-/** Per 16-bit lane b0 | b1 << 8 (two FP8 bytes): (e0 | e1 << 4) << 3 = (b0 & 0x78) | (b1 & 0x78) << 4. */
-// @ts-ignore: decorator
-@inline function pairOffsetsSimd(v: v128): v128 {
-  return v128.or(v128.and(v, i16x8.splat(0x78)), v128.and(i16x8.shr_u(v, 4), i16x8.splat(0x780)));
-}
-
+/** Per 16-bit lane b0 | b1 << 8 of eight FP8 bytes: (e0 | e1 << 4) << 3 = (b0 & 0x78) | (b1 & 0x78) << 4. */
 // @ts-ignore: decorator
 @inline function pairOffsets(x: u64): u64 {
   return (x & 0x0078007800780078) | ((x >>> 4) & 0x0780078007800780);

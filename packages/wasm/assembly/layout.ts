@@ -60,4 +60,6 @@ export const ENC_QUAD_HIST: usize = ENC_LOG + <usize>(ENC_CHUNK / 4 + 64) * 8;
 /** 256 u64: the length of a pair entry of ENC_PAIRS; then 16 u64: each exponent's code, left-aligned in 64 bits. */
 export const ENC_PAIR_LENGTHS: usize = ENC_QUAD_HIST + 65536 * 4;
 export const ENC_CODES_LEFT: usize = ENC_PAIR_LENGTHS + 2048;
-export const MEMORY_BYTES: usize = ENC_CODES_LEFT + 128;
+/** 16 v128: masks of the encoder's SIMD loops (encode.ts: storeMasks). */
+export const ENC_MASKS: usize = ENC_CODES_LEFT + 128;
+export const MEMORY_BYTES: usize = ENC_MASKS + 256;
