@@ -82,9 +82,13 @@ function storeMasks(): void {
   store<u32>(offset, load<u32>(offset, ENC_QUAD_HIST) + 1, ENC_QUAD_HIST);
 }
 
+/** Whether ENC_QUAD_HIST is all zero: memory starts zeroed, and scanHistogram zeroes the counts it adds up. */
+let quadsZero = true;
+
 /** Starts a histogram: zero quad counts (ENC_QUAD_HIST) and exponent counts (HIST[0..16), u32). */
 export function scanStart(): void {
-  memory.fill(ENC_QUAD_HIST, 0, 65536 * 4);
+  if (!quadsZero) memory.fill(ENC_QUAD_HIST, 0, 65536 * 4);
+  quadsZero = true;
   memory.fill(HIST, 0, 64);
 }
 
@@ -95,6 +99,7 @@ export function scanStart(): void {
  * host calls it at least once per 2^30 elements, so no u32 count overflows.
  */
 export function scanChunk(len: i32): void {
+  quadsZero = false;
   let c = getCrcState();
   const end = <usize>len;
   const blocksEnd = end & ~(<usize>15);
@@ -135,7 +140,7 @@ export function scanChunk(len: i32): void {
 /**
  * Adds ENC_QUAD_HIST to HIST[0..16): quad q = e0 | e1 << 4 | e2 << 8 | e3 << 12 adds its count to each of its four
  * exponents. Row r (q >> 8 = e2 | e3 << 4) sums to the count of r as the pair (e2, e3), column k (q & 255) to the
- * count of k as the pair (e0, e1). Call scanStart before scanning on.
+ * count of k as the pair (e0, e1). The quad counts are left zero. Call scanStart before scanning on.
  */
 export function scanHistogram(): void {
   memory.fill(COLUMN_SUMS, 0, 1024);
@@ -143,9 +148,11 @@ export function scanHistogram(): void {
     const row = ENC_QUAD_HIST + (r << 10);
     let n: u32 = 0;
     if (ASC_FEATURE_SIMD) {
-      let sum = i32x4.splat(0);
+      const zero = i32x4.splat(0);
+      let sum = zero;
       for (let k: usize = 0; k < 1024; k += 16) {
         const v = v128.load(row + k);
+        v128.store(row + k, zero);
         sum = i32x4.add(sum, v);
         v128.store(COLUMN_SUMS + k, i32x4.add(v128.load(COLUMN_SUMS + k), v));
       }
@@ -155,6 +162,7 @@ export function scanHistogram(): void {
       let sum: u64 = 0;
       for (let k: usize = 0; k < 1024; k += 8) {
         const v = load<u64>(row + k);
+        store<u64>(row + k, 0);
         sum += v;
         store<u64>(COLUMN_SUMS + k, load<u64>(COLUMN_SUMS + k) + v);
       }
@@ -163,6 +171,7 @@ export function scanHistogram(): void {
     addPair(r, n);
   }
   for (let k: usize = 0; k < 256; k++) addPair(k, load<u32>(COLUMN_SUMS + (k << 2)));
+  quadsZero = true;
 }
 
 // @ts-ignore: decorator
