@@ -25,7 +25,8 @@ export {
 } from './layout';
 export { buildDecodeTables, buildEncodeTables } from './tables';
 export { decodeChunk, getCrcState, setCrcState } from './decode';
-export { scanStart, scanChunk, scanHistogram, encodeChunk } from './encode';
+export { scanStart, scanChunk, scanHistogram } from './scan';
+export { encodeChunk } from './encode';
 
 /** Whether this build uses SIMD (the host picks the build; this lets tests see which one runs). */
 export function simd(): i32 {
