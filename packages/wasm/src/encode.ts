@@ -37,8 +37,11 @@ interface Plan {
   contentCrc: number;
 }
 
-/** Elements scanned between two reads of the module's histogram, so that no u32 count in it overflows. */
-const HISTOGRAM_SPAN = 2 ** 30;
+/**
+ * Chunks scanned between two reads of the module's histogram: at most 2^30 elements (2048 x ENC_CHUNK = 2^19), so
+ * that no u32 count in it overflows. (Counted in chunks, so that the tests' small chunks read it several times.)
+ */
+const HISTOGRAM_CHUNKS = 2048;
 
 function planOf(k: WasmKernel, fp8: Uint8Array, T: number, chunk: number): Plan {
   const n = fp8.length;
@@ -54,17 +57,12 @@ function planOf(k: WasmKernel, fp8: Uint8Array, T: number, chunk: number): Plan 
     x.scanStart();
   };
   x.scanStart();
-  let sinceRead = 0;
   for (let r = 0; r + 1 < cuts.length; r++) {
     const len = cuts[r + 1] - cuts[r];
     if (len === 0) continue;
-    if (sinceRead + len > HISTOGRAM_SPAN) {
-      addHistogram();
-      sinceRead = 0;
-    }
+    if (r > 0 && r % HISTOGRAM_CHUNKS === 0) addHistogram();
     k.mem.set(fp8.subarray(cuts[r], cuts[r + 1]), k.ENC_IN);
     x.scanChunk(len);
-    sinceRead += len;
   }
   addHistogram();
   const codeLengths = buildCodeLengths(total);
