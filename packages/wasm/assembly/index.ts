@@ -25,7 +25,8 @@ export {
 } from './layout';
 export { buildDecodeTables, buildEncodeTables } from './tables';
 export { decodeChunk, getCrcState, setCrcState } from './decode';
-export { scanChunk, encodeChunk } from './encode';
+export { scanStart, scanChunk, scanHistogram } from './scan';
+export { encodeChunk } from './encode';
 
 /**
  * The raw CRC-32C state `c` continued over OUT[0, len) (spec §10): the host checks `metadata_crc32c` (§11.2 step 13)

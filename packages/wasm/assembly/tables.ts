@@ -11,7 +11,7 @@
  *  - LONG_TABLE: canonical decoding of the codes longer than 12 bits (first code, first index and count per length,
  *    then the symbols in canonical order).
  */
-import { CODE_LENGTHS, DEC_TABLE, ENC_PAIRS, ENC_TABLE, INC_TABLE, LONG_TABLE, META_TABLE, SYM_TABLE } from './layout';
+import { CODE_LENGTHS, DEC_TABLE, ENC_CODES_LEFT, ENC_PAIR_LENGTHS, ENC_PAIRS, ENC_TABLE, INC_TABLE, LONG_TABLE, META_TABLE, SYM_TABLE } from './layout';
 
 export const LOOKUP_BITS: i32 = 12;
 export const MAX_PER_LOOKUP: i32 = 6;
@@ -114,25 +114,26 @@ export function symbolOf(w16: u32): u32 {
 }
 
 /**
- * Encode tables: codes and lengths, and per pair of exponents (e0 | e1 << 4) code(e0) code(e1) | their length << 32 |
- * length of code(e0) << 40.
+ * Encode tables: per pair of exponents (e0 | e1 << 4) in ENC_PAIRS the bits code(e0) code(e1) left-aligned in a u64
+ * and in ENC_PAIR_LENGTHS their length; per exponent in ENC_CODES_LEFT its code left-aligned. Left-aligned codes go
+ * into a bit accumulator with one shift and one OR (spec §7: codes are written MSB first).
  */
 export function buildEncodeTables(): void {
   canonical();
   for (let a: usize = 0; a < 16; a++) {
+    const la = load<u32>(LENGTHS + (a << 2));
+    store<u64>(ENC_CODES_LEFT + (a << 3), la == 0 ? 0 : <u64>load<u32>(CODES + (a << 2)) << (64 - la));
     for (let b: usize = 0; b < 16; b++) {
-      const la = load<u32>(LENGTHS + (a << 2));
       const lb = load<u32>(LENGTHS + (b << 2));
+      const at = (a | (b << 4)) << 3;
       const code = (<u64>load<u32>(CODES + (a << 2)) << lb) | <u64>load<u32>(CODES + (b << 2));
-      store<u64>(ENC_PAIRS + ((a | (b << 4)) << 3), code | (<u64>(la + lb) << 32) | (<u64>la << 40));
+      // Unused exponents have length 0 and never occur; their entries are left zero.
+      store<u64>(ENC_PAIRS + at, la == 0 || lb == 0 ? 0 : code << (64 - la - lb));
+      store<u64>(ENC_PAIR_LENGTHS + at, <u64>(la + lb));
     }
   }
 }
 
-// @ts-ignore: decorator
-@inline export function codeOf(x: u32): u32 {
-  return load<u32>(CODES + (<usize>x << 2));
-}
 // @ts-ignore: decorator
 @inline export function lengthOf(x: u32): u32 {
   return load<u32>(LENGTHS + (<usize>x << 2));

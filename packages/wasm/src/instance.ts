@@ -23,7 +23,9 @@ interface Exports {
   crcOfOut(c: number, len: number): number;
   moveBytes(to: number, from: number, len: number): void;
   setCrcState(c: number): void;
+  scanStart(): void;
   scanChunk(len: number): void;
+  scanHistogram(): void;
   encodeChunk(len: number, pRel: number, live: number, T: number, firstPhase: number, firstParity: number): number;
   simd(): number;
   [region: string]: unknown;

@@ -4,7 +4,7 @@ import { decode as referenceDecode, encode as referenceEncode, maxEncodedSize, i
 import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
 import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
-import { cpuWasmBackend, decodeWasm, decodeWasmInto, encodeWasm, encodeWasmInto, usesSimd } from '../src/index.js';
+import { cpuWasmBackend, decodeWasm, decodeWasmInto, encodeWasm, encodeWasmInto, setSimd, usesSimd } from '../src/index.js';
 import { kernel, withKernel } from '../src/instance.js';
 
 // This file runs the SIMD build where the engine has SIMD (Node 20 has); wasm-baseline.test.ts the other one.
@@ -115,6 +115,43 @@ describe('cpu-wasm', () => {
       }),
       { numRuns: 60, seed: 0xecf9 },
     );
+  });
+
+  it('encodes codes up to 15 bits, and runs of eight codes longer than its 64-bit accumulator, as the reference (both builds)', () => {
+    // Exponent e occurs about 2^(15 - e) times, so its code is e + 1 bits long (15 for the two rarest), and runs of
+    // the rarest exponents put 8 x 8..15 bits into one group of eight elements.
+    let seed = 0x2545f491;
+    const random = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    const exps: number[] = [];
+    for (let e = 0; e < 16; e++) for (let c = 0; c < Math.max(1, 2 ** (15 - e)); c++) exps.push(e);
+    for (let i = exps.length - 1; i > 0; i--) {
+      const j = random() % (i + 1);
+      [exps[i], exps[j]] = [exps[j], exps[i]];
+    }
+    for (let r = 0; r < 40; r++) {
+      const at = random() % (exps.length - 16);
+      for (let k = 0; k < 9; k++) exps[at + k] = 8 + (random() % 8);
+    }
+    const fp8 = Uint8Array.from(exps, (e) => (e << 3) | (random() & 0x87));
+    try {
+      for (const simd of [true, false]) {
+        setSimd(simd);
+        for (const T of [1, 4, 64]) {
+          const want = referenceEncode(fp8, { threadsPerBlock: T });
+          for (const chunkElements of [8, 24, 4096, undefined]) {
+            expect(firstDifference(encodeWasm(fp8, { threadsPerBlock: T, chunkElements }), want), `simd ${simd} T ${T} chunk ${chunkElements}`).toBe(-1);
+            expect(firstDifference(encodeWasm(fp8.subarray(3), { threadsPerBlock: T, chunkElements }), referenceEncode(fp8.subarray(3), { threadsPerBlock: T }))).toBe(-1);
+          }
+        }
+      }
+    } finally {
+      setSimd(null);
+    }
   });
 
   it('encodeWasmInto writes the same bytes at any offset, and nothing when the stream does not fit', () => {
