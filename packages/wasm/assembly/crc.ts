@@ -18,10 +18,50 @@ export function initCrcTables(): void {
   }
 }
 
+// Table k's entry for a byte, given that byte's index already scaled by 4 (`i` is a multiple of 4 below 1024):
+// each lookup is a shift, a mask and one load whose table base is the load's immediate offset.
 // @ts-ignore: decorator
-@inline function t(k: usize, byte: u32): u32 {
-  return load<u32>(CRC_TABLE + (k << 10) + (<usize>(byte & 0xff) << 2));
-}
+@inline function t0(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE); }
+// @ts-ignore: decorator
+@inline function t1(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 1024); }
+// @ts-ignore: decorator
+@inline function t2(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 2048); }
+// @ts-ignore: decorator
+@inline function t3(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 3072); }
+// @ts-ignore: decorator
+@inline function t4(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 4096); }
+// @ts-ignore: decorator
+@inline function t5(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 5120); }
+// @ts-ignore: decorator
+@inline function t6(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 6144); }
+// @ts-ignore: decorator
+@inline function t7(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 7168); }
+// @ts-ignore: decorator
+@inline function t8(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 8192); }
+// @ts-ignore: decorator
+@inline function t9(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 9216); }
+// @ts-ignore: decorator
+@inline function t10(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 10240); }
+// @ts-ignore: decorator
+@inline function t11(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 11264); }
+// @ts-ignore: decorator
+@inline function t12(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 12288); }
+// @ts-ignore: decorator
+@inline function t13(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 13312); }
+// @ts-ignore: decorator
+@inline function t14(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 14336); }
+// @ts-ignore: decorator
+@inline function t15(i: u32): u32 { return load<u32>(<usize>i, CRC_TABLE + 15360); }
+
+/** Byte 0..3 of a little-endian word, times 4 (a table index in bytes). */
+// @ts-ignore: decorator
+@inline function b0(w: u32): u32 { return (w << 2) & 0x3fc; }
+// @ts-ignore: decorator
+@inline function b1(w: u32): u32 { return (w >>> 6) & 0x3fc; }
+// @ts-ignore: decorator
+@inline function b2(w: u32): u32 { return (w >>> 14) & 0x3fc; }
+// @ts-ignore: decorator
+@inline function b3(w: u32): u32 { return (w >>> 22) & 0x3fc; }
 
 /**
  * 16 bytes given as four little-endian words: the words that do not depend on the running CRC are folded first,
@@ -30,16 +70,16 @@ export function initCrcTables(): void {
 // @ts-ignore: decorator
 @inline export function crc16(c: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
   const x =
-    t(11, w1) ^ t(10, w1 >>> 8) ^ t(9, w1 >>> 16) ^ t(8, w1 >>> 24) ^
-    t(7, w2) ^ t(6, w2 >>> 8) ^ t(5, w2 >>> 16) ^ t(4, w2 >>> 24) ^
-    t(3, w3) ^ t(2, w3 >>> 8) ^ t(1, w3 >>> 16) ^ t(0, w3 >>> 24);
+    t11(b0(w1)) ^ t10(b1(w1)) ^ t9(b2(w1)) ^ t8(b3(w1)) ^
+    t7(b0(w2)) ^ t6(b1(w2)) ^ t5(b2(w2)) ^ t4(b3(w2)) ^
+    t3(b0(w3)) ^ t2(b1(w3)) ^ t1(b2(w3)) ^ t0(b3(w3));
   const a = c ^ w0;
-  return x ^ t(15, a) ^ t(14, a >>> 8) ^ t(13, a >>> 16) ^ t(12, a >>> 24);
+  return x ^ t15(b0(a)) ^ t14(b1(a)) ^ t13(b2(a)) ^ t12(b3(a));
 }
 
 // @ts-ignore: decorator
 @inline export function crcByte(c: u32, b: u32): u32 {
-  return t(0, c ^ b) ^ (c >>> 8);
+  return t0(b0(c ^ b)) ^ (c >>> 8);
 }
 
 /** Raw CRC state over bytes [ptr, ptr + len). */

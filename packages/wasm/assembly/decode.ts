@@ -7,15 +7,16 @@
  * The bitstream is first copied byte-reversed (EX_REV) so that little-endian loads read it MSB-first. Blocks are
  * decoded LANES at a time, one lane per block (generated/lanes.ts; a lane whose block ends takes the chunk's next
  * one); each lane's last codes, and codes longer than 12 bits, one at a time (slowCode), which checks its window
- * crossing at once; crossings of fast
- * steps are logged and checked by checkLog (the gap chain of §8.3, with the same result as the sequential
- * reference: the first code start at or after each live window's start must be that window's start + its gap, and
- * a block's first window must see its output position of codes before it). Then one pass merges the
+ * crossing at once; every fast step stores its bit position in its window's slot of the crossing log, and after
+ * the lanes checkCrossings checks, per window, the last fast step that started there (the gap chain of §8.3, with
+ * the same result as the sequential reference: the first code start at or after each live window's start must be
+ * that window's start + its gap, and a block's first window must see its output position of codes before it).
+ * Then one pass merges the
  * sign/mantissa nibbles (§9) into the exponent bytes and continues the content CRC-32C (§10).
  */
-import { crc16, crcByte } from './crc';
+import { crc16, crcByte, crcUpdate } from './crc';
 import { fastLane1, fastLanes8, GENERATED_LANES } from './generated/lanes';
-import { EX_IN, EX_REV_END, GAPS_IN, LANE_STATE, LANES, LOG, META_TABLE, NIB_IN, OUT, POS_IN } from './layout';
+import { EX_IN, EX_REV_END, GAP_BYTES, GAPS_IN, LANE_STATE, LANES, LOG, META_TABLE, NIB_IN, OUT, POS_IN } from './layout';
 import { symbolOf } from './tables';
 
 export const FLAG_GAP: i32 = 1;
@@ -25,7 +26,6 @@ export const FLAG_POS: i32 = 2;
 const ST_PO: usize = LANE_STATE; // u64 per lane
 const ST_PFAST: usize = LANE_STATE + 64; // i32 per lane: last p where a fast step may start (end - 13)
 const ST_OFAST: usize = LANE_STATE + 96; // i32 per lane: last o where a fast step may start (oEnd - 8)
-const ST_K: usize = LANE_STATE + 224; // i32: next free log entry
 const ST_END: usize = LANE_STATE + 256; // i32 per lane: bit where the lane stops
 const ST_OEND: usize = LANE_STATE + 288; // i32 per lane: its block's end in the output
 const ST_FLAGS: usize = LANE_STATE + 320; // i32 per lane: FLAG_* found
@@ -63,12 +63,32 @@ function reverseExponents(len: i32): void {
   }
 }
 
-/** Gap of chunk-relative window t (spec §8.2: high nibble for an even global thread). */
+/**
+ * GAPS_IN's first `bytes` gap bytes (rounded up to 16) one nibble per byte into GAP_BYTES, high nibble first (spec
+ * §8.2: the high nibble holds an even global thread's gap).
+ */
+function expandGaps(bytes: i32): void {
+  for (let i: usize = 0; i < <usize>bytes; i += 16) {
+    if (ASC_FEATURE_SIMD) {
+      const v = v128.load(i, GAPS_IN);
+      const hi = v128.and(i16x8.shr_u(v, 4), i8x16.splat(15));
+      const lo = v128.and(v, i8x16.splat(15));
+      v128.store(i << 1, i8x16.shuffle(hi, lo, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), GAP_BYTES);
+      v128.store(i << 1, i8x16.shuffle(hi, lo, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), GAP_BYTES + 16);
+    } else {
+      for (let k: usize = 0; k < 16; k++) {
+        const b = load<u8>(i + k, GAPS_IN);
+        store<u8>((i + k) << 1, b >>> 4, GAP_BYTES);
+        store<u8>((i + k) << 1, b & 15, GAP_BYTES + 1);
+      }
+    }
+  }
+}
+
+/** Gap of chunk-relative window t. */
 // @ts-ignore: decorator
 @inline function gapOf(t: i32): u32 {
-  const g = t + gapParity;
-  const byte = <u32>load<u8>(<usize>(g >>> 1), GAPS_IN);
-  return g & 1 ? byte & 15 : byte >>> 4;
+  return <u32>load<u8>(<usize>(t + gapParity), GAP_BYTES);
 }
 
 /**
@@ -108,20 +128,26 @@ function slowCode(j: i32): bool {
   return true;
 }
 
-/** The gap checks of the logged fast-step crossings (never a block's first window: see generate-lanes.mjs). */
-function checkLog(): i32 {
-  const k = load<i32>(ST_K);
+/**
+ * The gap checks of fast-step crossings in windows [0, windows): per window, the last fast step that started in it
+ * (LOG) is the only fast step that can cross into the next window; when it does, the first code start at or after
+ * that window's start must be the start + its gap. (Fast steps end before their block's last 13 bits, so they never
+ * reach a block's first window: slowCode checks those, with the output position.) A window whose last fast step
+ * does not cross is crossed by a code that slowCode decoded and checked.
+ */
+function checkCrossings(windows: i32): i32 {
   let bad: u32 = 0;
-  for (let e = 0; e < k; e++) {
-    const p = load<i32>(<usize>e << 2, LOG);
+  for (let t = 0; t < windows; t++) {
+    const p = load<i32>(<usize>t << 2, LOG);
+    if (p < 0) continue;
     const w = bigEndian32(p >>> 3) << (p & 7);
     const m = load<u32>(<usize>(w >>> 20) << 2, META_TABLE);
+    const r = p & 63; // p's bit in window t; the step crosses into window t + 1 when r + span >= 64
     const span = <i32>(m & 0xff);
-    const x = (p + span) & ~63;
-    const starts = ((m >>> 8) | (1 << span)) >>> (x - p);
-    bad |= ctz(starts) ^ gapOf(x >>> 6);
+    if (r + span < 64) continue;
+    const starts = ((m >>> 8) | (1 << span)) >>> (64 - r);
+    bad |= ctz(starts) ^ gapOf(t + 1);
   }
-  store<i32>(ST_K, 0);
   return bad != 0 ? FLAG_GAP : 0;
 }
 
@@ -215,7 +241,9 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
   threadsPerBlock = T;
   liveBits = live;
   gapParity = parity;
-  store<i32>(ST_K, 0);
+  const windows = nb * T;
+  memory.fill(LOG, 0xff, <usize>windows << 2);
+  expandGaps((windows + 3) >> 1);
   let flags = 0;
   let next = 0;
   const width = min(LANES, nb);
@@ -245,8 +273,6 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
         if (flags & FLAG_GAP) return FLAG_GAP;
         if (next < nb) startLane(j, next++, first);
       }
-      flags |= checkLog();
-      if (flags & FLAG_GAP) return FLAG_GAP;
       // No block left: idle lanes copy the state of lanes still decoding, so that the remaining blocks still run
       // interleaved (a copy writes the same bytes and logs the same crossings as its original).
       if (next >= nb) refilling = copyLanes(width);
@@ -255,9 +281,11 @@ export function decodeChunk(nb: i32, T: i32, live: i32, parity: i32, first: i32,
   for (let j = 0; j < width; j++) {
     if (load<i32>(ST_BLOCK + (<usize>j << 2)) < 0) continue;
     while (fastLane1(j) != 0) slowCode(j);
-    flags |= finishLane(j, nb) | checkLog();
+    flags |= finishLane(j, nb);
     if (flags & FLAG_GAP) return FLAG_GAP;
   }
+  flags |= checkCrossings(windows);
+  if (flags & FLAG_GAP) return FLAG_GAP;
   if (last) {
     // The last lane must end exactly at `bits` (gap chain) having decoded exactly n codes (positions).
     if (lastP != live) return FLAG_GAP;
@@ -280,12 +308,21 @@ function mergeBytes(c: u32, e0: i32, e1: i32, nibParity: i32, withCrc: bool): u3
   return c;
 }
 
+/** Elements merged before their CRC is taken (a multiple of 16). */
+const MERGE_TILE: i32 = 4096;
+
 function mergeNibbles(c: u32, nOut: i32, nibParity: i32, withCrc: bool): u32 {
   // With an odd first element its nibble is a low nibble: one element alone, then whole nibble bytes.
   const head = min(nibParity, nOut);
   c = mergeBytes(c, 0, head, nibParity, withCrc);
   const blocksEnd = head + ((nOut - head) & ~15);
-  c = mergeBlocks(c, head, blocksEnd, <usize>((head + nibParity) >>> 1), withCrc);
+  // Tiles that stay in the first-level cache: merged with SIMD, then their CRC read back with word loads (faster than
+  // taking the merged vectors' lanes apart).
+  for (let e = head; e < blocksEnd; e += MERGE_TILE) {
+    const end = min(e + MERGE_TILE, blocksEnd);
+    mergeBlocks(0, e, end, <usize>((e + nibParity) >>> 1), false);
+    if (withCrc) c = crcUpdate(c, OUT + <usize>e, <usize>(end - e));
+  }
   return mergeBytes(c, blocksEnd, nOut, nibParity, withCrc);
 }
 

@@ -1,135 +1,89 @@
 /**
- * The encoder's two passes (spec §12) over one chunk of FP8 bytes in ENC_IN:
- *  - scanChunk: exponent histogram (§12.1) into HIST and the content CRC-32C (§10), carried from chunk to chunk;
- *  - encodeChunk: once the host has chosen the code (package-merge, @ecf8/core) and built ENC_PAIRS, the chunk's
- *    bitstream (§7) into ENC_EX, its nibbles (§9) into ENC_NIB, the gaps (§8.2) of the windows that start inside it
- *    into ENC_GAPS and the output position (§8.1) of each block that starts inside it into ENC_POS.
+ * The encoder's second pass (spec §12) over one chunk of FP8 bytes in ENC_IN, once the host has chosen the code
+ * (package-merge, @ecf8/core) and built the pair tables (tables.ts): the chunk's bitstream (§7) into ENC_EX, its
+ * nibbles (§9) into ENC_NIB, the gaps (§8.2) of the windows that start inside it into ENC_GAPS and the output
+ * position (§8.1) of each block that starts inside it into ENC_POS. The first pass is scan.ts.
  * Bit coordinates are relative to pBase, the start of the window holding the chunk's first code; the host copies
  * the results into place and ORs the bytes shared with the neighbouring chunks.
  */
-import { crc16, crcByte } from './crc';
-import { ENC_EX, ENC_EX_REV_END, ENC_GAPS, ENC_IN, ENC_NIB, ENC_PAIRS, ENC_POS, HIST, RESULT } from './layout';
-import { codeOf, lengthOf } from './tables';
-import { getCrcState, setCrcState } from './decode';
+import {
+  CODE_LENGTHS,
+  ENC_CODES_LEFT,
+  ENC_EX,
+  ENC_EX_REV_END,
+  ENC_GAPS,
+  ENC_IN,
+  ENC_LOG,
+  ENC_MASKS,
+  ENC_NIB,
+  ENC_PAIR_ADDR,
+  ENC_PAIR_LENGTHS,
+  ENC_PAIRS,
+  ENC_POS,
+  RESULT,
+} from './layout';
+import { lengthOf } from './tables';
 
-const PAIR_HIST: usize = HIST + 64; // 2 x 256 u32: exponent pairs of bytes (0, 1) and (2, 3) of each word
+// Masks of the SIMD loops, read from memory into locals before each loop: V8 keeps such a local in a register,
+// while a v128.const operand is rebuilt from general registers (two to four instructions) at every use.
+const NIBBLE_LOW: usize = ENC_MASKS; // i8x16 7
+const NIBBLE_SIGN: usize = ENC_MASKS + 16; // i8x16 8
+const NIBBLE_HIGH: usize = ENC_MASKS + 32; // i16x8 0xf0
+const PAIR_LOW: usize = ENC_MASKS + 48; // i16x8 0x78
+const PAIR_HIGH: usize = ENC_MASKS + 64; // i16x8 0x780
 
-/** Histogram of the chunk's exponents into HIST[0..16) (u32), and the CRC state over its bytes. */
-export function scanChunk(len: i32): void {
-  memory.fill(HIST, 0, 64 + 2048);
-  let c = getCrcState();
-  const end = <usize>len;
-  const blocksEnd = end & ~(<usize>15);
-  let i: usize = 0;
-  for (; i < blocksEnd; i += 16) {
-    const w0 = load<u32>(i, ENC_IN);
-    const w1 = load<u32>(i, ENC_IN + 4);
-    const w2 = load<u32>(i, ENC_IN + 8);
-    const w3 = load<u32>(i, ENC_IN + 12);
-    count(w0);
-    count(w1);
-    count(w2);
-    count(w3);
-    c = crc16(c, w0, w1, w2, w3);
+function storeMasks(): void {
+  if (ASC_FEATURE_SIMD) {
+    v128.store(NIBBLE_LOW, i8x16.splat(7));
+    v128.store(NIBBLE_SIGN, i8x16.splat(8));
+    v128.store(NIBBLE_HIGH, i16x8.splat(0xf0));
+    v128.store(PAIR_LOW, i16x8.splat(0x78));
+    v128.store(PAIR_HIGH, i16x8.splat(0x780));
   }
-  for (; i < end; i++) {
-    const v = <u32>load<u8>(i, ENC_IN);
-    const at = HIST + (<usize>((v >>> 3) & 15) << 2);
-    store<u32>(at, load<u32>(at) + 1);
-    c = crcByte(c, v);
-  }
-  setCrcState(c);
-  // Pair counts hold two symbols each.
-  for (let k: usize = 0; k < 256; k++) {
-    const n = load<u32>(PAIR_HIST + (k << 2)) + load<u32>(PAIR_HIST + 1024 + (k << 2));
-    if (n == 0) continue;
-    const a = HIST + ((k & 15) << 2);
-    const b = HIST + ((k >>> 4) << 2);
-    store<u32>(a, load<u32>(a) + n);
-    store<u32>(b, load<u32>(b) + n);
-  }
-}
-
-// @ts-ignore: decorator
-@inline function count(w: u32): void {
-  const a = PAIR_HIST + (<usize>(((w >>> 3) & 15) | ((w >>> 7) & 0xf0)) << 2);
-  store<u32>(a, load<u32>(a) + 1);
-  const b = PAIR_HIST + 1024 + (<usize>(((w >>> 19) & 15) | ((w >>> 23) & 0xf0)) << 2);
-  store<u32>(b, load<u32>(b) + 1);
-}
-
-const DEAD: i32 = 0x7fffffff;
-
-// Bit writer and window state of encodeChunk (module globals keep the hot loop's locals few).
-let nextW: i32 = 0; // start of the next window whose gap is due (relative), DEAD past the live windows
-let window: i32 = 0; // its index relative to the chunk's first window
-let liveEnd: i32 = 0;
-let T: i32 = 1;
-let phase: i32 = 0; // global index of the chunk's first window % T
-let parity: i32 = 0; // global index of the chunk's first window & 1
-let posCount: i32 = 0;
-
-/**
- * Windows starting in (p, pn], where codes of the (up to 4) exponents in `w` (bytes, element i first) start at p:
- * each gets its gap (the first code start at or after it, minus its start), a block's first window also its output
- * position (the elements before that code start).
- */
-function windows(p: i32, pn: i32, w: u32, i: i32): void {
-  while (nextW <= pn) {
-    let start = p;
-    let j = 0;
-    while (start < nextW) {
-      start += <i32>lengthOf((w >>> (8 * j + 3)) & 15);
-      j++;
-    }
-    putWindow(<u32>(start - nextW), i + j);
-  }
-}
-
-/** Gap (and, at a block's first window, output position) of window `window`, whose first code start is elements i. */
-// @ts-ignore: decorator
-@inline function putWindow(gap: u32, i: i32): void {
-  const g = window + parity;
-  const at = ENC_GAPS + (<usize>(g >>> 1));
-  store<u8>(at, <u8>(load<u8>(at) | (g & 1 ? gap : gap << 4)));
-  if (((phase + window) & (T - 1)) == 0) {
-    store<i32>(ENC_POS + (<usize>posCount << 2), i);
-    posCount++;
-  }
-  window++;
-  nextW += 64;
-  if (nextW >= liveEnd) nextW = DEAD;
 }
 
 /**
- * The one window starting in (p, pn] of a step of four codes (at most 60 bits) starting at p, element i, with
- * pair entries e1, e2: its first code start is the first of the step's code starts at or after it.
+ * Sign/mantissa nibbles of the chunk's elements (spec §2, §9): byte j = nibble 2j << 4 | nibble 2j + 1; and the
+ * pair-table offset of each pair of elements into ENC_PAIR_ADDR (for the groups of eight, so past `len` when it
+ * is not a multiple of 16; those offsets are never used).
  */
-function windowInStep(p: i32, pn: i32, e1: u64, e2: u64, i: i32): void {
-  const s1 = p + <i32>((e1 >>> 40) & 0xff);
-  const s2 = p + <i32>((e1 >>> 32) & 0xff);
-  const s3 = s2 + <i32>((e2 >>> 40) & 0xff);
-  const w = nextW;
-  const start = s1 >= w ? s1 : s2 >= w ? s2 : s3 >= w ? s3 : pn;
-  const j = s1 >= w ? 1 : s2 >= w ? 2 : s3 >= w ? 3 : 4;
-  putWindow(<u32>(start - w), i + j);
-}
-
-/** Sign/mantissa nibbles of the chunk's elements (spec §2, §9): byte j = nibble 2j << 4 | nibble 2j + 1. */
-function packNibbles(len: i32): void {
+function prepare(len: i32): void {
   const end = <usize>len;
   const blocksEnd = end & ~(<usize>15);
   let i: usize = 0;
-  for (; i < blocksEnd; i += 16) {
-    if (ASC_FEATURE_SIMD) {
+  if (ASC_FEATURE_SIMD) {
+    storeMasks();
+    const low = v128.load(NIBBLE_LOW);
+    const sign = v128.load(NIBBLE_SIGN);
+    const high = v128.load(NIBBLE_HIGH);
+    const pairLow = v128.load(PAIR_LOW);
+    const pairHigh = v128.load(PAIR_HIGH);
+    for (; i < blocksEnd; i += 16) {
       const v = v128.load(i, ENC_IN);
-      const q = v128.or(v128.and(v, i8x16.splat(7)), v128.and(i16x8.shr_u(v, 4), i8x16.splat(8)));
+      const v4 = i16x8.shr_u(v, 4);
+      const q = v128.or(v128.and(v, low), v128.and(v4, sign));
       // 16-bit lane k = q(2k) | q(2k + 1) << 8 -> q(2k) << 4 | q(2k + 1), then narrowed to bytes.
-      const pairs = v128.or(v128.and(i16x8.shl(q, 4), i16x8.splat(0xf0)), i16x8.shr_u(q, 8));
+      const pairs = v128.or(v128.and(i16x8.shl(q, 4), high), i16x8.shr_u(q, 8));
       v128.store64_lane(i >>> 1, i8x16.narrow_i16x8_u(pairs, pairs), 0, ENC_NIB);
-    } else {
-      store<u32>(i >>> 1, packWord(load<u64>(i, ENC_IN)), ENC_NIB);
-      store<u32>(i >>> 1, packWord(load<u64>(i, ENC_IN + 8)), ENC_NIB + 4);
+      // Pair offsets: per 16-bit lane b0 | b1 << 8, (e0 | e1 << 4) << 3 = (b0 & 0x78) | (b1 & 0x78) << 4.
+      v128.store(i, v128.or(v128.and(v, pairLow), v128.and(v4, pairHigh)), ENC_PAIR_ADDR);
+    }
+    if (i < end) {
+      const v = v128.load(i, ENC_IN);
+      v128.store(i, v128.or(v128.and(v, pairLow), v128.and(i16x8.shr_u(v, 4), pairHigh)), ENC_PAIR_ADDR);
+    }
+  } else {
+    for (; i < blocksEnd; i += 16) {
+      const x0 = load<u64>(i, ENC_IN);
+      const x1 = load<u64>(i, ENC_IN + 8);
+      store<u32>(i >>> 1, packWord(x0), ENC_NIB);
+      store<u32>(i >>> 1, packWord(x1), ENC_NIB + 4);
+      store<u64>(i, pairOffsets(x0), ENC_PAIR_ADDR);
+      store<u64>(i, pairOffsets(x1), ENC_PAIR_ADDR + 8);
+    }
+    if (i < end) {
+      store<u64>(i, pairOffsets(load<u64>(i, ENC_IN)), ENC_PAIR_ADDR);
+      store<u64>(i, pairOffsets(load<u64>(i, ENC_IN + 8)), ENC_PAIR_ADDR + 8);
     }
   }
   for (; i < end; i++) {
@@ -139,6 +93,12 @@ function packNibbles(len: i32): void {
     if (i & 1) store<u8>(at, load<u8>(at) | <u8>nibble);
     else store<u8>(at, <u8>(nibble << 4));
   }
+}
+
+/** Per 16-bit lane b0 | b1 << 8 of eight FP8 bytes: (e0 | e1 << 4) << 3 = (b0 & 0x78) | (b1 & 0x78) << 4. */
+// @ts-ignore: decorator
+@inline function pairOffsets(x: u64): u64 {
+  return (x & 0x0078007800780078) | ((x >>> 4) & 0x0780078007800780);
 }
 
 /** Eight FP8 bytes (little-endian) to their four nibble bytes (little-endian). */
@@ -165,73 +125,163 @@ function unreverse(len: usize): void {
 }
 
 /**
+ * Window log: a group of codes starting at bit p (relative) and element i, at most 63 bits long, contains at most
+ * one window start in (p, p + its bits]; that window is w = p / 64 + 1. Every group writes its entry there, so the
+ * last to write w's entry is the group that crosses w's start, and windowGaps finds w's first code from it.
+ */
+// @ts-ignore: decorator
+@inline function logGroup(p: usize, i: i32): void {
+  const slot = (p >>> 3) & ~(<usize>7);
+  store<u32>(slot, <u32>p, ENC_LOG + 8);
+  store<i32>(slot, i, ENC_LOG + 12);
+}
+
+// The bit writer of encodeChunk while putElements runs (codes go in MSB first, spec §7; the bitstream is stored
+// byte-reversed, so a little-endian store of the accumulator writes its top byte first).
+let writerAcc: u64 = 0; // pending bits, MSB-aligned
+let writerBits: u64 = 0; // how many (0..7 between calls)
+let writerAt: usize = 0; // the stream byte (relative) the accumulator's top byte belongs to
+
+/** Elements [from, to) one code at a time, each its own group in the window log. */
+function putElements(from: i32, to: i32): void {
+  let acc = writerAcc;
+  let bits = writerBits;
+  let at = writerAt;
+  for (let i = from; i < to; i++) {
+    const x = <usize>((<u32>load<u8>(<usize>i, ENC_IN) >>> 3) & 15);
+    logGroup((at << 3) | <usize>bits, i);
+    acc |= load<u64>(x << 3, ENC_CODES_LEFT) >>> bits;
+    bits += <u64>lengthOf(<u32>x);
+    store<u64>(ENC_EX_REV_END - 8 - at, acc);
+    at += <usize>(bits >>> 3);
+    acc <<= bits & ~7;
+    bits &= 7;
+  }
+  writerAcc = acc;
+  writerBits = bits;
+  writerAt = at;
+}
+
+/**
+ * Gap (spec §8.2) of every window w >= 1 of the chunk that starts at or before bit pEnd and before `live`: the
+ * first code start at or after it, found from the window log; at a block's first window (global index % T == 0)
+ * also the block's output position (§8.1), the element of that code. Returns the positions written.
+ */
+function windowGaps(pEnd: i32, live: i32, T: i32, phase: i32, parity: i32): i32 {
+  const last = pEnd < live - 1 ? pEnd : live - 1;
+  let posCount = 0;
+  for (let w = 1; w << 6 <= last; w++) {
+    const p = load<i32>(<usize>w << 3, ENC_LOG);
+    const i = load<i32>(<usize>w << 3, ENC_LOG + 4);
+    const found = firstCodeAtOrAfter(i, (w << 6) - p);
+    const gap = <u32>(found & 0xff);
+    const e = i + (found >>> 8);
+    const g = w + parity;
+    const at = ENC_GAPS + (<usize>(g >>> 1));
+    store<u8>(at, <u8>(load<u8>(at) | (g & 1 ? gap : gap << 4)));
+    if (((phase + w) & (T - 1)) == 0) {
+      store<i32>(ENC_POS + (<usize>posCount << 2), e);
+      posCount++;
+    }
+  }
+  return posCount;
+}
+
+/**
+ * Of the codes of elements i, i + 1, ... starting at bits 0, l(i), l(i) + l(i + 1), ... (relative to the group's
+ * start), the first at or after bit d (1..63, within the group's first eight codes): its start - d | its index
+ * after i << 8. Without SIMD a walk; with SIMD the eight codes' lengths come from one swizzle of the code-length
+ * vector as the bytes of a u64, their end offsets from one multiply (byte k = the sum of bytes 0..k, at most
+ * 8 x 15), and the count of ends before d from the high bits of (ends | 0x80..) - d, so nothing branches on them.
+ */
+// @ts-ignore: decorator
+@inline function firstCodeAtOrAfter(i: i32, d: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    const x = v128.and(i16x8.shr_u(v128.load64_zero(<usize>i, ENC_IN), 3), i8x16.splat(15));
+    const lengths = i64x2.extract_lane(i8x16.swizzle(v128.load(CODE_LENGTHS), x), 0); // byte k: l(i + k)
+    const ends = lengths * 0x0101010101010101; // byte k: the end of code k = the start of code k + 1
+    const high: u64 = 0x8080808080808080;
+    const atOrAfter = <i32>popcnt<u64>(((ends | high) - <u64>d * 0x0101010101010101) & high);
+    const before = 8 - atOrAfter; // codes ending before d = codes starting before it, after the first
+    const end = <i32>((ends >>> (<u64>before << 3)) & 0xff);
+    return (end - d) | ((before + 1) << 8);
+  } else {
+    let s = 0;
+    let k = 0;
+    while (s < d) {
+      s += <i32>lengthOf((<u32>load<u8>(<usize>(i + k), ENC_IN) >>> 3) & 15);
+      k++;
+    }
+    return (s - d) | (k << 8);
+  }
+}
+
+/**
+ * Groups of eight elements from `from` (a multiple of 8) to groupsEnd while each fits the accumulator: four pair
+ * entries (left-aligned codes) shifted in, one 8-byte store, one window-log entry. Returns where it stopped: at
+ * groupsEnd or at a group longer than the accumulator holds (at most 63 bits with the pending ones). A leaf
+ * function, so that V8 keeps the loop's values in registers.
+ */
+function putGroups(from: i32, groupsEnd: i32): i32 {
+  let acc = writerAcc;
+  let bits = writerBits;
+  let at = writerAt;
+  let i = from;
+  for (; i < groupsEnd; i += 8) {
+    const a0 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR);
+    const a1 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 2);
+    const a2 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 4);
+    const a3 = <usize>load<u16>(<usize>i, ENC_PAIR_ADDR + 6);
+    let b = bits;
+    let x = acc | (load<u64>(a0, ENC_PAIRS) >>> b);
+    b += load<u64>(a0, ENC_PAIR_LENGTHS);
+    x |= load<u64>(a1, ENC_PAIRS) >>> b;
+    b += load<u64>(a1, ENC_PAIR_LENGTHS);
+    x |= load<u64>(a2, ENC_PAIRS) >>> b;
+    b += load<u64>(a2, ENC_PAIR_LENGTHS);
+    x |= load<u64>(a3, ENC_PAIRS) >>> b;
+    b += load<u64>(a3, ENC_PAIR_LENGTHS);
+    if (b >= 64) break;
+    logGroup((at << 3) | <usize>bits, i);
+    store<u64>(ENC_EX_REV_END - 8 - at, x);
+    at += <usize>(b >>> 3);
+    acc = x << (b & 56);
+    bits = b & 7;
+  }
+  writerAcc = acc;
+  writerBits = bits;
+  writerAt = at;
+  return i;
+}
+
+/**
  * The chunk's `len` elements, whose codes start at bit pRel (0..63) after pBase; windows at or past `live` (bits -
  * pBase, clamped) are dead. Returns the final partial byte's value (the host ORs it into byte (p1 - pBase) >> 3)
  * or -1 when the chunk ends on a byte boundary; RESULT[0] = p1 - pBase, RESULT[1] = block positions written,
  * RESULT[2] = gap bytes touched.
+ * Groups of eight elements go through putGroups; one whose codes overflow its accumulator, and the last len % 8
+ * elements, through putElements.
  */
 export function encodeChunk(len: i32, pRel: i32, live: i32, threads: i32, firstPhase: i32, firstParity: i32): i32 {
-  T = threads;
-  phase = firstPhase;
-  parity = firstParity;
-  liveEnd = live;
-  posCount = 0;
-  window = 1;
-  nextW = 64 < live ? 64 : DEAD;
   const gapBytes = ((pRel + 16 * len) >>> 7) + 2;
   memory.fill(ENC_GAPS, 0, <usize>gapBytes);
-  packNibbles(len);
-  let p = pRel;
-  let at = <usize>(p >>> 3);
-  let acc: u64 = 0; // pending bits, MSB-aligned; the first accBits of them are the byte's earlier bits (zero here)
-  let accBits = <u64>(p & 7);
-  const quadsEnd = len & ~3;
-  let i = 0;
-  for (; i < quadsEnd; i += 4) {
-    const w = load<u32>(<usize>i, ENC_IN);
-    const e1 = load<u64>(<usize>(((w >>> 3) & 15) | ((w >>> 7) & 0xf0)) << 3, ENC_PAIRS);
-    const e2 = load<u64>(<usize>(((w >>> 19) & 15) | ((w >>> 23) & 0xf0)) << 3, ENC_PAIRS);
-    const l1 = (e1 >>> 32) & 0xff;
-    const l2 = (e2 >>> 32) & 0xff;
-    const l = l1 + l2;
-    if (l <= 56) {
-      acc |= ((<u64><u32>e1 << l2) | <u64><u32>e2) << (64 - accBits - l);
-      accBits += l;
-    } else {
-      acc |= <u64><u32>e1 << (64 - accBits - l1);
-      accBits += l1;
-      store<u64>(ENC_EX_REV_END - 8 - at, acc);
-      at += <usize>(accBits >>> 3);
-      acc <<= accBits & ~7;
-      accBits &= 7;
-      acc |= <u64><u32>e2 << (64 - accBits - l2);
-      accBits += l2;
-    }
-    store<u64>(ENC_EX_REV_END - 8 - at, acc);
-    at += <usize>(accBits >>> 3);
-    acc <<= accBits & ~7;
-    accBits &= 7;
-    const pn = p + <i32>l;
-    if (pn >= nextW) windowInStep(p, pn, e1, e2, i);
-    p = pn;
+  prepare(len);
+  writerAcc = 0;
+  writerBits = <u64>(pRel & 7);
+  writerAt = <usize>(pRel >>> 3);
+  const groupsEnd = len & ~7;
+  let i = putGroups(0, groupsEnd);
+  while (i < groupsEnd) {
+    // A group longer than the accumulator holds: code by code.
+    putElements(i, i + 8);
+    i = putGroups(i + 8, groupsEnd);
   }
-  for (; i < len; i++) {
-    const v = <u32>load<u8>(<usize>i, ENC_IN);
-    const x = (v >>> 3) & 15;
-    const l = <u64>lengthOf(x);
-    acc |= <u64>codeOf(x) << (64 - accBits - l);
-    accBits += l;
-    store<u64>(ENC_EX_REV_END - 8 - at, acc);
-    at += <usize>(accBits >>> 3);
-    acc <<= accBits & ~7;
-    accBits &= 7;
-    const pn = p + <i32>l;
-    if (pn >= nextW) windows(p, pn, v, i);
-    p = pn;
-  }
-  unreverse(<usize>(p >>> 3) + 1);
-  store<i32>(RESULT, p);
+  putElements(i, len);
+  const pEnd = <i32>((writerAt << 3) | <usize>writerBits);
+  const posCount = windowGaps(pEnd, live, threads, firstPhase, firstParity);
+  unreverse(<usize>(pEnd >>> 3) + 1);
+  store<i32>(RESULT, pEnd);
   store<i32>(RESULT + 4, posCount);
   store<i32>(RESULT + 8, gapBytes);
-  return accBits > 0 ? <i32>(acc >>> 56) : -1;
+  return writerBits > 0 ? <i32>(writerAcc >>> 56) : -1;
 }

@@ -2,8 +2,8 @@
  * @ecf8/wasm's module: the hot loops of decoding (spec §11.2 phase C) and encoding (§12) over chunks that the host
  * copies in and out of the fixed regions of layout.ts. Phases A and B run on the host.
  */
-import { initCrcTables } from './crc';
-import { MEMORY_BYTES } from './layout';
+import { crcUpdate, initCrcTables } from './crc';
+import { MEMORY_BYTES, OUT } from './layout';
 
 export {
   CHUNK_THREADS,
@@ -25,7 +25,21 @@ export {
 } from './layout';
 export { buildDecodeTables, buildEncodeTables } from './tables';
 export { decodeChunk, getCrcState, setCrcState } from './decode';
-export { scanChunk, encodeChunk } from './encode';
+export { scanStart, scanChunk, scanHistogram } from './scan';
+export { encodeChunk } from './encode';
+
+/**
+ * The raw CRC-32C state `c` continued over OUT[0, len) (spec §10): the host checks `metadata_crc32c` (§11.2 step 13)
+ * with it, copying the header and sections 1-2 into OUT piece by piece (OUT is free between decodes).
+ */
+export function crcOfOut(c: u32, len: i32): u32 {
+  return crcUpdate(c, OUT, <usize>len);
+}
+
+/** memory.copy (a memmove): the host aligns copies from and to shared memory through it (src/range.ts). */
+export function moveBytes(to: usize, from: usize, len: usize): void {
+  memory.copy(to, from, len);
+}
 
 /** Whether this build uses SIMD (the host picks the build; this lets tests see which one runs). */
 export function simd(): i32 {

@@ -4,12 +4,14 @@
  *  - DEC_TABLE[i] (u64): the exponents of the up to 6 codes that lie wholly in the 12 bits i, exponent j as the
  *    byte x << 3 in byte lane j (an FP8 byte without its nibble, §2), their count in byte 6 and the bits they
  *    consume in byte 7; bit 63 alone when the first code is longer than 12 bits.
+ *  - INC_TABLE[i] (u64): the same step's advance of a lane's state (bits consumed | count << 32), 0 when the
+ *    first code is longer than 12 bits (the lane stalls there; see scripts/generate-lanes.mjs).
  *  - META_TABLE[i] (u32): bits consumed | mask of the code starts (bit k = a code starts at offset k) << 8.
  *  - SYM_TABLE[i] (u16): symbol | length << 4 of the first code, 0xffff when it is longer than 12 bits.
  *  - LONG_TABLE: canonical decoding of the codes longer than 12 bits (first code, first index and count per length,
  *    then the symbols in canonical order).
  */
-import { CODE_LENGTHS, DEC_TABLE, ENC_PAIRS, ENC_TABLE, LONG_TABLE, META_TABLE, SYM_TABLE } from './layout';
+import { CODE_LENGTHS, DEC_TABLE, ENC_CODES_LEFT, ENC_PAIR_LENGTHS, ENC_PAIRS, ENC_TABLE, INC_TABLE, LONG_TABLE, META_TABLE, SYM_TABLE } from './layout';
 
 export const LOOKUP_BITS: i32 = 12;
 export const MAX_PER_LOOKUP: i32 = 6;
@@ -23,8 +25,18 @@ const SORTED: usize = LONG_TABLE + 384;
 const CODES: usize = ENC_TABLE; // 16 u32
 const LENGTHS: usize = ENC_TABLE + 64; // 16 u32
 
+/**
+ * The code lengths the decode tables were last built for (two u64 words), valid while `decodeTablesValid`: a stream
+ * with the same code (the next tensor of a model often has one) skips the rebuild. Building encode tables rewrites
+ * LONG_TABLE, so canonical() drops the decode tables.
+ */
+let builtLo: u64 = 0;
+let builtHi: u64 = 0;
+let decodeTablesValid = false;
+
 /** Canonical codes (spec §5.2) into CODES/LENGTHS and the per-length data of LONG_TABLE. */
 function canonical(): void {
+  decodeTablesValid = false;
   memory.fill(LONG_TABLE, 0, 512);
   let code: u32 = 0;
   let prevLen: u32 = 0;
@@ -53,6 +65,9 @@ function canonical(): void {
 
 /** The decode tables of the code lengths at CODE_LENGTHS (validated in phase A: a complete code). */
 export function buildDecodeTables(): void {
+  const lo = load<u64>(CODE_LENGTHS);
+  const hi = load<u64>(CODE_LENGTHS, 8);
+  if (decodeTablesValid && lo == builtLo && hi == builtHi) return;
   canonical();
   memory.fill(SYM_TABLE, 0xff, 2 << LOOKUP_BITS);
   for (let x: usize = 0; x < 16; x++) {
@@ -77,9 +92,13 @@ export function buildDecodeTables(): void {
       consumed += s >>> 4;
       count++;
     }
-    store<u64>(DEC_TABLE + (<usize>i << 3), count == 0 ? LONG_ENTRY : exps | (<u64>count << 48) | (<u64>consumed << 56));
+    store<u64>(DEC_TABLE + (<usize>i << 4), count == 0 ? LONG_ENTRY : exps | (<u64>count << 48) | (<u64>consumed << 56));
+    store<u64>(INC_TABLE + (<usize>i << 4), <u64>consumed | (<u64>count << 32));
     store<u32>(META_TABLE + (<usize>i << 2), consumed | (starts << 8));
   }
+  builtLo = lo;
+  builtHi = hi;
+  decodeTablesValid = true;
 }
 
 /** Symbol | length << 4 of the code whose first 16 bits (MSB first) are w16. */
@@ -95,25 +114,26 @@ export function symbolOf(w16: u32): u32 {
 }
 
 /**
- * Encode tables: codes and lengths, and per pair of exponents (e0 | e1 << 4) code(e0) code(e1) | their length << 32 |
- * length of code(e0) << 40.
+ * Encode tables: per pair of exponents (e0 | e1 << 4) in ENC_PAIRS the bits code(e0) code(e1) left-aligned in a u64
+ * and in ENC_PAIR_LENGTHS their length; per exponent in ENC_CODES_LEFT its code left-aligned. Left-aligned codes go
+ * into a bit accumulator with one shift and one OR (spec §7: codes are written MSB first).
  */
 export function buildEncodeTables(): void {
   canonical();
   for (let a: usize = 0; a < 16; a++) {
+    const la = load<u32>(LENGTHS + (a << 2));
+    store<u64>(ENC_CODES_LEFT + (a << 3), la == 0 ? 0 : <u64>load<u32>(CODES + (a << 2)) << (64 - la));
     for (let b: usize = 0; b < 16; b++) {
-      const la = load<u32>(LENGTHS + (a << 2));
       const lb = load<u32>(LENGTHS + (b << 2));
+      const at = (a | (b << 4)) << 3;
       const code = (<u64>load<u32>(CODES + (a << 2)) << lb) | <u64>load<u32>(CODES + (b << 2));
-      store<u64>(ENC_PAIRS + ((a | (b << 4)) << 3), code | (<u64>(la + lb) << 32) | (<u64>la << 40));
+      // Unused exponents have length 0 and never occur; their entries are left zero.
+      store<u64>(ENC_PAIRS + at, la == 0 || lb == 0 ? 0 : code << (64 - la - lb));
+      store<u64>(ENC_PAIR_LENGTHS + at, <u64>(la + lb));
     }
   }
 }
 
-// @ts-ignore: decorator
-@inline export function codeOf(x: u32): u32 {
-  return load<u32>(CODES + (<usize>x << 2));
-}
 // @ts-ignore: decorator
 @inline export function lengthOf(x: u32): u32 {
   return load<u32>(LENGTHS + (<usize>x << 2));

@@ -1,12 +1,13 @@
 /**
  * Decoding with the WebAssembly kernel: phase A by @ecf8/core's parseStream (§11.2 steps 1-12, then the caller's
- * limits, before any allocation), phase B by @ecf8/fast's validateMetadataFast (steps 13-16), phase C (steps 17-19)
+ * limits, before any allocation), phase B by the module's CRC-32C (step 13) and @ecf8/fast's validateMetadataFast
+ * (steps 14-16), phase C (steps 17-19)
  * in the module, one chunk of whole blocks at a time: the chunk's positions, gaps, exponent bytes and nibbles are
  * copied into the module's memory (only bytes inside their sections), its output copied out to
  * out[offset + pos[b0], offset + pos[b1]). Chunks keep every index in the module an int32 whatever n is, and give
  * the engine's optimizing tier a new call to enter early in a long decode (WebAssembly has no on-stack replacement).
  */
-import { ErrorCode, fail, parseStream, type DecodeOptions, type ParsedStream } from '@ecf8/core';
+import { ErrorCode, fail, HEADER_SIZE, HeaderOffset, parseStream, type DecodeOptions, type ParsedStream } from '@ecf8/core';
 import { validateMetadataFast } from '@ecf8/fast';
 import { withKernel, type WasmKernel } from './instance.js';
 import { createRangeDecoder } from './range.js';
@@ -51,10 +52,33 @@ export function decodeWasmInto(stream: Uint8Array, out: Uint8Array, offset = 0, 
   return parsed.layout.elementCount;
 }
 
+/**
+ * Step 13 of spec §11.2: the CRC-32C of header bytes 0..83, then sections 1 and 2, against `metadata_crc32c`,
+ * computed in the module (in a fresh process it runs compiled at once, where a JavaScript loop would first run
+ * unoptimised) over copies made through its OUT buffer.
+ */
+function checkMetadataCrc(k: WasmKernel, parsed: ParsedStream): void {
+  const { stream: s, header, layout } = parsed;
+  const piece = k.CHUNK_THREADS * 64; // OUT's size
+  let c = -1;
+  for (const [from, to] of [[0, HeaderOffset.metadataCrc32c], [HEADER_SIZE, layout.exponentsOffset]]) {
+    for (let at = from; at < to; at += piece) {
+      const end = Math.min(at + piece, to);
+      k.mem.set(s.subarray(at, end), k.OUT);
+      c = k.exports.crcOfOut(c, end - at);
+    }
+  }
+  const crc = ~c >>> 0;
+  if (crc !== header.metadataCrc32c) {
+    fail(ErrorCode.METADATA_CHECKSUM_MISMATCH, `metadata CRC-32C is ${hex(crc)}, header says ${hex(header.metadataCrc32c)}`);
+  }
+}
+
 /** Phases B and C of a stream that passed phase A, into out[offset, offset + n). */
 export function decodeParsedWasm(parsed: ParsedStream, out: Uint8Array, offset: number, options: WasmDecodeOptions): void {
   const verify = options.verifyChecksums ?? true;
-  validateMetadataFast(parsed, verify);
+  if (verify) withKernel((k) => checkMetadataCrc(k, parsed));
+  validateMetadataFast(parsed, false); // steps 14-16
   const { header, layout } = parsed;
   if (layout.elementCount === 0) {
     // Nothing to decode; the CRC-32C of zero bytes is 0 (spec §10).

@@ -34,10 +34,14 @@ interface Plan {
   layout: Layout;
   codeLengths: Uint8Array;
   cuts: number[];
-  /** Bit where each chunk's codes start, then `bits`. */
-  bitStarts: number[];
   contentCrc: number;
 }
+
+/**
+ * Chunks scanned between two reads of the module's histogram: at most 2^30 elements (2048 x ENC_CHUNK = 2^19), so
+ * that no u32 count in it overflows. (Counted in chunks, so that the tests' small chunks read it several times.)
+ */
+const HISTOGRAM_CHUNKS = 2048;
 
 function planOf(k: WasmKernel, fp8: Uint8Array, T: number, chunk: number): Plan {
   const n = fp8.length;
@@ -46,30 +50,30 @@ function planOf(k: WasmKernel, fp8: Uint8Array, T: number, chunk: number): Plan 
   cuts.push(n);
   const x = k.exports;
   x.setCrcState(-1);
-  const hists: Float64Array[] = [];
   const total = new Float64Array(16);
+  const addHistogram = () => {
+    x.scanHistogram();
+    for (let s = 0; s < 16; s++) total[s] += k.u32[(k.HIST >>> 2) + s];
+    x.scanStart();
+  };
+  x.scanStart();
   for (let r = 0; r + 1 < cuts.length; r++) {
-    if (cuts[r + 1] === cuts[r]) continue;
+    const len = cuts[r + 1] - cuts[r];
+    if (len === 0) continue;
+    if (r > 0 && r % HISTOGRAM_CHUNKS === 0) addHistogram();
     k.mem.set(fp8.subarray(cuts[r], cuts[r + 1]), k.ENC_IN);
-    x.scanChunk(cuts[r + 1] - cuts[r]);
-    const h = Float64Array.from(k.u32.subarray(k.HIST >>> 2, (k.HIST >>> 2) + 16));
-    hists.push(h);
-    for (let s = 0; s < 16; s++) total[s] += h[s];
+    x.scanChunk(len);
   }
+  addHistogram();
   const codeLengths = buildCodeLengths(total);
-  const bitStarts = [0];
-  for (const h of hists) {
-    let bits = 0;
-    for (let s = 0; s < 16; s++) bits += h[s] * codeLengths[s];
-    bitStarts.push(bitStarts[bitStarts.length - 1] + bits);
-  }
-  const bits = bitStarts[bitStarts.length - 1];
-  return { layout: layoutOf(n, bits, T), codeLengths, cuts, bitStarts, contentCrc: ~x.getCrcState() >>> 0 };
+  let bits = 0;
+  for (let s = 0; s < 16; s++) bits += total[s] * codeLengths[s];
+  return { layout: layoutOf(n, bits, T), codeLengths, cuts, contentCrc: ~x.getCrcState() >>> 0 };
 }
 
 /** The second pass: every section of the stream `out` (zero-filled, the stream's exact size). */
 function writeSections(k: WasmKernel, fp8: Uint8Array, plan: Plan, out: Uint8Array): void {
-  const { layout, cuts, bitStarts } = plan;
+  const { layout, cuts } = plan;
   const { threadsPerBlock: T, exponentBitCount: bits } = layout;
   const x = k.exports;
   const mem = k.mem;
@@ -81,18 +85,18 @@ function writeSections(k: WasmKernel, fp8: Uint8Array, plan: Plan, out: Uint8Arr
     dv.setUint32(at + 4, Math.floor(v / 2 ** 32), true);
   };
   const chunks = cuts.length - 1;
+  let p1 = 0; // where the codes written so far end (each chunk's codes follow the previous chunk's)
   for (let r = 0; r < chunks; r++) {
     const i0 = cuts[r];
     const len = cuts[r + 1] - i0;
     if (len === 0) continue;
     if (chunks > 1) mem.set(fp8.subarray(i0, i0 + len), k.ENC_IN); // a single chunk is still there from the scan
-    const p0 = bitStarts[r];
-    const p1 = bitStarts[r + 1];
+    const p0 = p1;
     const pBase = Math.floor(p0 / 64) * 64;
     const thread0 = pBase / 64;
     const partial = x.encodeChunk(len, p0 - pBase, Math.min(bits - pBase, 2 ** 31 - 1), T, thread0 % T, thread0 % 2);
     const result = k.RESULT >>> 2;
-    if (k.i32[result] !== p1 - pBase) throw new Error(`cpu-wasm encoder: chunk ${r} ended at bit ${pBase + k.i32[result]}, planned ${p1}`);
+    p1 = pBase + k.i32[result];
     // Bitstream bytes: the first is shared with the chunk before, the final partial one with the chunk after.
     const exAt = layout.exponentsOffset + pBase / 8;
     const first = (p0 - pBase) >>> 3;
@@ -114,6 +118,7 @@ function writeSections(k: WasmKernel, fp8: Uint8Array, plan: Plan, out: Uint8Arr
     const firstBlock = Math.floor(thread0 / T) + 1;
     for (let j = 0; j < posCount; j++) putU64(layout.positionsOffset + 8 * (firstBlock + j), i0 + k.i32[(k.ENC_POS >>> 2) + j]);
   }
+  if (p1 !== bits) throw new Error(`cpu-wasm encoder: the codes ended at bit ${p1}, the histogram says ${bits}`);
   putU64(layout.positionsOffset + 8 * layout.nBlocks, layout.elementCount);
 }
 

@@ -1,7 +1,7 @@
 /**
  * @ecf8/wasm — the ECF8 codec's hot loops in WebAssembly (AssemblyScript, assembly/), bit-exact with @ecf8/core.
  * Importing it registers the `cpu-wasm` backend (priority 15: above cpu-fast, below cpu-workers) and
- * `cpu-wasm-workers` (18: the module in @ecf8/fast's worker pool, workers.ts).
+ * `cpu-wasm-workers` (22, above cpu-workers: the module in @ecf8/fast's worker pool, workers.ts).
  */
 import { registerBackend, type Ecf8Backend } from '@ecf8/core';
 import { decodeWasm, decodeWasmInto } from './decode.js';
@@ -41,5 +41,6 @@ export const cpuWasmBackend: Ecf8Backend<Uint8Array> = {
 };
 
 registerBackend(cpuWasmBackend, 15);
-// Below cpu-workers (20) so that the automatic choice does not change until its speed-up is measured on more machines.
-registerBackend(cpuWasmWorkersBackend, 18);
+// Above cpu-workers (20): 1.69-1.82x faster than @ecf8/fast's workers on 7-34 MB streams, and small streams go to
+// cpu-wasm on the calling thread, 2.2-2.4x faster than cpu-fast (docs/benchmarks.md, quiet 2-core machine).
+registerBackend(cpuWasmWorkersBackend, 22);

@@ -7,10 +7,10 @@
  * the function the single-thread decoder uses. Messages it does not answer
  * (transport 'copy', encode's 'scan' and 'encode') go to the pool's JavaScript kernel.
  */
-import type { DecodeOptions, Ecf8Backend } from '@ecf8/core';
+import { parseStream, type DecodeOptions, type Ecf8Backend } from '@ecf8/core';
 import { chooseTransport, decodeParallel, decodeParallelInto, WorkerPool, workersAvailable, type ParallelOptions, type WorkerKernelProvider } from '@ecf8/fast';
-import { DEFAULT_CHUNK_THREADS } from './decode.js';
-import { wasmModule } from './instance.js';
+import { decodeWasm, decodeWasmInto, DEFAULT_CHUNK_THREADS } from './decode.js';
+import { initWasm, wasmModule } from './instance.js';
 import { createRangeDecoder } from './range.js';
 
 /**
@@ -84,12 +84,37 @@ export const cpuWasmWorkersBackend: Ecf8Backend<Uint8Array> & { options: Paralle
       return { available: false, reason: (e as Error)?.message ?? String(e) };
     }
   },
-  decode: (stream: Uint8Array, options?: DecodeOptions) => decodeParallel(stream, withPool(options)),
-  decodeInto: (stream: Uint8Array, target: Uint8Array, offset = 0, options?: DecodeOptions) => decodeParallelInto(stream, target, offset, withPool(options)),
+  decode: async (stream: Uint8Array, options?: DecodeOptions) => {
+    const o = withPool(options);
+    if (!onCallingThread(stream, o)) return decodeParallel(stream, o);
+    await initWasm(); // browsers compile the module asynchronously on the main thread
+    return decodeWasm(stream, o);
+  },
+  decodeInto: async (stream: Uint8Array, target: Uint8Array, offset = 0, options?: DecodeOptions) => {
+    const o = withPool(options);
+    if (!onCallingThread(stream, o)) return decodeParallelInto(stream, target, offset, o);
+    await initWasm();
+    return decodeWasmInto(stream, target, offset, o);
+  },
   dispose: async () => {
     await terminateWasmPool();
   },
 };
+
+/**
+ * Whether a call is below `minParallelElements` (default 1 Mi elements, as decodeParallel's): it is decoded on the
+ * calling thread by this package's decoder, where decodeParallel would use @ecf8/fast's JavaScript one. A stream that
+ * fails phase A goes to decodeParallel, which reports its error in decodeParallel's own order of checks.
+ */
+function onCallingThread(stream: Uint8Array, options: DecodeOptions & ParallelOptions): boolean {
+  let n: number;
+  try {
+    n = parseStream(stream, options).layout.elementCount;
+  } catch {
+    return false;
+  }
+  return n < (options.minParallelElements ?? 1 << 20);
+}
 
 function withPool(options?: DecodeOptions): DecodeOptions & ParallelOptions {
   const merged: DecodeOptions & ParallelOptions = { ...cpuWasmWorkersBackend.options, ...options, transport: 'shared' };

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { decode as referenceDecode } from '@ecf8/core';
+import { decode as referenceDecode, listBackends } from '@ecf8/core';
 import { decodeParallel, decodeParallelInto, WorkerPool } from '@ecf8/fast';
 import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
@@ -35,6 +35,33 @@ function weights(n: number, seed: number): Uint8Array {
 }
 
 describe('cpu-wasm-workers', () => {
+  it('is registered above cpu-workers and cpu-wasm (the automatic choice where SharedArrayBuffer exists)', () => {
+    const priority = (n: string) => listBackends().find((b) => b.name === n)?.priority ?? -Infinity;
+    expect(priority('cpu-wasm-workers')).toBeGreaterThan(priority('cpu-workers'));
+    expect(priority('cpu-workers')).toBeGreaterThan(priority('cpu-wasm'));
+  });
+
+  it('with the default minParallelElements, small streams decode on the calling thread and large ones in the workers, both right', async () => {
+    const saved = cpuWasmWorkersBackend.options;
+    cpuWasmWorkersBackend.options = { pool };
+    try {
+      for (const n of [1000, (1 << 20) + 3]) {
+        const fp8 = weights(n, n);
+        const stream = encodeWasm(fp8);
+        expect(firstDifference(await cpuWasmWorkersBackend.decode(stream), fp8), `decode n=${n}`).toBe(-1);
+        const out = new Uint8Array(n + 2).fill(0xa5);
+        expect(await cpuWasmWorkersBackend.decodeInto(stream, out, 1)).toBe(n);
+        expect(firstDifference(out.subarray(1, n + 1), fp8), `decodeInto n=${n}`).toBe(-1);
+        expect([out[0], out[n + 1]]).toEqual([0xa5, 0xa5]);
+        const bad = stream.slice();
+        bad[bad.length - 1] ^= 1;
+        expect(await codeOf(cpuWasmWorkersBackend.decode(bad)), `corrupted n=${n}`).toBe(await codeOf(Promise.resolve().then(() => referenceDecode(bad))));
+      }
+    } finally {
+      cpuWasmWorkersBackend.options = saved;
+    }
+  });
+
   it('each worker runs its own instance of the module (the build this thread uses)', async () => {
     expect(await pool.ready()).toBe(2);
     const builds = await Promise.all([0, 1].map((i) => pool.run<number>(i, { op: 'wasm-simd' })));

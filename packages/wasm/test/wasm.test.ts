@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decode as referenceDecode, encode as referenceEncode, maxEncodedSize, isEcf8Error, listBackends } from '@ecf8/core';
+import { decode as referenceDecode, encode as referenceEncode, maxEncodedSize, isEcf8Error, listBackends, parseStream } from '@ecf8/core';
 import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
 import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
-import { cpuWasmBackend, decodeWasm, decodeWasmInto, encodeWasm, encodeWasmInto, usesSimd } from '../src/index.js';
+import { cpuWasmBackend, decodeWasm, decodeWasmInto, encodeWasm, encodeWasmInto, setSimd, usesSimd } from '../src/index.js';
 import { kernel, withKernel } from '../src/instance.js';
 
 // This file runs the SIMD build where the engine has SIMD (Node 20 has); wasm-baseline.test.ts the other one.
@@ -41,6 +41,24 @@ describe('cpu-wasm', () => {
           const work = new Uint8Array(offset + v.elements + 5).fill(0xa5);
           expect(decodeWasmInto(v.stream, work, offset, { chunkThreads })).toBe(v.elements);
           expect(firstDifference(work.subarray(offset, offset + v.elements), v.decoded), `${v.name} ${chunkThreads}`).toBe(-1);
+          expect(work.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+          expect(work.subarray(offset + v.elements).every((b) => b === 0xa5)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('streams and outputs in SharedArrayBuffers at every alignment decode the same bytes, touching only the range', () => {
+    // Copies to and from shared memory are staged at the buffer's own alignment (range.ts); every mod-8 case.
+    for (const v of vectors.valid.filter((v) => v.elements > 0)) {
+      for (const shift of [0, 1, 3, 6, 7]) {
+        const shared = new Uint8Array(new SharedArrayBuffer(v.stream.length + 8), shift, v.stream.length);
+        shared.set(v.stream);
+        const work = new Uint8Array(new SharedArrayBuffer(v.elements + 16)).fill(0xa5);
+        const offset = (shift * 5) % 8;
+        for (const chunkThreads of [64, undefined]) {
+          expect(decodeWasmInto(shared, work, offset, { chunkThreads })).toBe(v.elements);
+          expect(firstDifference(work.subarray(offset, offset + v.elements), v.decoded), `${v.name} ${shift}`).toBe(-1);
           expect(work.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
           expect(work.subarray(offset + v.elements).every((b) => b === 0xa5)).toBe(true);
         }
@@ -99,6 +117,43 @@ describe('cpu-wasm', () => {
     );
   });
 
+  it('encodes codes up to 15 bits, and runs of eight codes longer than its 64-bit accumulator, as the reference (both builds)', () => {
+    // Exponent e occurs about 2^(15 - e) times, so its code is e + 1 bits long (15 for the two rarest), and runs of
+    // the rarest exponents put 8 x 8..15 bits into one group of eight elements.
+    let seed = 0x2545f491;
+    const random = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    const exps: number[] = [];
+    for (let e = 0; e < 16; e++) for (let c = 0; c < Math.max(1, 2 ** (15 - e)); c++) exps.push(e);
+    for (let i = exps.length - 1; i > 0; i--) {
+      const j = random() % (i + 1);
+      [exps[i], exps[j]] = [exps[j], exps[i]];
+    }
+    for (let r = 0; r < 40; r++) {
+      const at = random() % (exps.length - 16);
+      for (let k = 0; k < 9; k++) exps[at + k] = 8 + (random() % 8);
+    }
+    const fp8 = Uint8Array.from(exps, (e) => (e << 3) | (random() & 0x87));
+    try {
+      for (const simd of [true, false]) {
+        setSimd(simd);
+        for (const T of [1, 4, 64]) {
+          const want = referenceEncode(fp8, { threadsPerBlock: T });
+          for (const chunkElements of [8, 24, 4096, undefined]) {
+            expect(firstDifference(encodeWasm(fp8, { threadsPerBlock: T, chunkElements }), want), `simd ${simd} T ${T} chunk ${chunkElements}`).toBe(-1);
+            expect(firstDifference(encodeWasm(fp8.subarray(3), { threadsPerBlock: T, chunkElements }), referenceEncode(fp8.subarray(3), { threadsPerBlock: T }))).toBe(-1);
+          }
+        }
+      }
+    } finally {
+      setSimd(null);
+    }
+  });
+
   it('encodeWasmInto writes the same bytes at any offset, and nothing when the stream does not fit', () => {
     const v = vectors.valid.find((v) => v.canonical && v.elements > 1000)!;
     const opts = { threadsPerBlock: v.threadsPerBlock };
@@ -122,6 +177,24 @@ describe('cpu-wasm', () => {
       }),
       { numRuns: 400, seed: 0xecfb },
     );
+  });
+
+  it('decode tables are reused only for the same code: interleaved streams and encodes all decode right', () => {
+    // Streams with codes longer than 12 bits (decoded through LONG_TABLE, which building encode tables rewrites).
+    const longCode = vectors.valid.filter((v) => v.elements > 0 && Math.max(...parseStream(v.stream).header.codeLengths) > 12);
+    const others = vectors.valid.filter((v) => v.elements > 0 && !longCode.includes(v)).slice(0, 6);
+    expect(longCode.length).toBeGreaterThan(0);
+    const check = (v: (typeof vectors.valid)[number]) => expect(firstDifference(decodeWasm(v.stream), v.decoded), v.name).toBe(-1);
+    for (const a of longCode) {
+      check(a);
+      check(a); // same code: tables kept
+      for (const b of others) {
+        check(b);
+        check(a);
+        expect(firstDifference(encodeWasm(b.decoded), referenceEncode(b.decoded))).toBe(-1);
+        check(a); // the encode rebuilt LONG_TABLE for another code
+      }
+    }
   });
 
   it('a trap in the module reaches the caller as an Ecf8Error, and the next call gets a fresh instance', () => {
