@@ -59,6 +59,26 @@ inline Napi::Object result(Napi::Env env, ecf8_status st, const std::string &mes
 
 inline Napi::Value invalid(Napi::Env env, const char *what) { return result(env, ECF8_INVALID_ARGUMENT, what); }
 
+// A new Uint8Array of `size` bytes (contents unspecified), or false when Node cannot hold that many bytes in one array
+// (over buffer.constants.MAX_LENGTH: 4 GiB on Node 20). napi_create_typedarray aborts the whole process on such a
+// length instead of throwing, so the memory comes from Node's Buffer allocator, which refuses it with an exception
+// (caught here), and the Uint8Array is a view of that memory.
+inline bool new_bytes(Napi::Env env, uint64_t size, Napi::Uint8Array *out) {
+  if (size > (uint64_t)SIZE_MAX) return false;
+  try {
+    Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, (size_t)size);
+    *out = Napi::Uint8Array::New(env, (size_t)size, b.ArrayBuffer(), b.ByteOffset());
+    return true;
+  } catch (const Napi::Error &) {
+    return false;  // the exception Node raised is cleared: the caller reports ECF8_LIMIT_EXCEEDED instead
+  }
+}
+
+// The message of a new_bytes failure.
+inline std::string too_large(uint64_t size) {
+  return std::to_string(size) + " bytes do not fit in one Uint8Array here (over buffer.constants.MAX_LENGTH)";
+}
+
 // The device layer's text for a BACKEND_UNAVAILABLE status (the CUDA error), else nothing.
 inline std::string device_message(ecf8_status st) {
   return st == ECF8_BACKEND_UNAVAILABLE ? std::string(ecf8_device_last_error()) : std::string();

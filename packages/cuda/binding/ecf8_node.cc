@@ -77,7 +77,8 @@ Napi::Value HostDecode(const Napi::CallbackInfo &info) {
   ecf8_status st = ecf8_validate_header(data, size, &I);
   if (st != ECF8_OK) return result(env, st);
   // Phase A bounds n by twice the stream size (section 4 holds ceil(n/2) bytes), so this allocation is bounded.
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, (size_t)I.element_count);
+  Napi::Uint8Array out;
+  if (!new_bytes(env, I.element_count, &out)) return result(env, ECF8_LIMIT_EXCEEDED, too_large(I.element_count));
   st = ecf8_host_decode(data, size, out.Data(), I.element_count, 0, flags_arg(info, 1));
   Napi::Object o = result(env, st);
   if (st == ECF8_OK) o.Set("bytes", out);
@@ -86,6 +87,11 @@ Napi::Value HostDecode(const Napi::CallbackInfo &info) {
 
 #if defined(ECF8_WITH_CUDA)
 std::string cuda_message(cudaError_t e, const char *what) { return std::string(what) + ": " + cudaGetErrorString(e); }
+// The "ECF8_CODE: " prefix of an exception for a CUDA error (src/status.ts fromThrown reads it): out of device memory
+// is ECF8_LIMIT_EXCEEDED, anything else ECF8_BACKEND_UNAVAILABLE.
+std::string thrown_code(cudaError_t e) {
+  return e == cudaErrorMemoryAllocation ? "ECF8_LIMIT_EXCEEDED: " : "ECF8_BACKEND_UNAVAILABLE: ";
+}
 
 // deviceDecodeInto(stream, skipChecksums, devicePointer, capacity, offset) -> { status, message? }
 // Uploads (phases A, B on the host), decodes on the default stream into dst[offset .. offset + n), waits.
@@ -118,6 +124,11 @@ Napi::Value DeviceDecode(const Napi::CallbackInfo &info) {
   ecf8_status st = ecf8_device_upload(data, size, flags, nullptr, &ds);
   if (st != ECF8_OK) return result(env, st, device_message(st));
   const uint64_t n = ecf8_device_info(ds)->element_count;
+  Napi::Uint8Array out;  // the host array first: nothing to undo on the device when Node cannot hold n bytes
+  if (!new_bytes(env, n, &out)) {
+    ecf8_device_free(ds);
+    return result(env, ECF8_LIMIT_EXCEEDED, too_large(n));
+  }
   void *d = nullptr;
   cudaError_t e = cudaMalloc(&d, n ? (size_t)n : 1);
   if (e != cudaSuccess) {
@@ -128,7 +139,6 @@ Napi::Value DeviceDecode(const Napi::CallbackInfo &info) {
   std::string msg = device_message(st);
   Napi::Object o = result(env, st, msg);
   if (st == ECF8_OK) {
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, (size_t)n);
     e = n ? cudaMemcpy(out.Data(), d, (size_t)n, cudaMemcpyDeviceToHost) : cudaSuccess;
     if (e != cudaSuccess)
       o = result(env, ECF8_BACKEND_UNAVAILABLE, cuda_message(e, "cudaMemcpy"));
@@ -144,10 +154,10 @@ Napi::Value DeviceDecode(const Napi::CallbackInfo &info) {
 Napi::Value DeviceAlloc(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint64_t bytes;
-  if (!u64_arg(info, 0, &bytes)) throw Napi::TypeError::New(env, "byte count must be a non-negative integer");
+  if (!u64_arg(info, 0, &bytes)) throw Napi::TypeError::New(env, "ECF8_INVALID_ARGUMENT: byte count must be a non-negative integer");
   void *d = nullptr;
   cudaError_t e = cudaMalloc(&d, bytes ? (size_t)bytes : 1);
-  if (e != cudaSuccess) throw Napi::Error::New(env, cuda_message(e, "cudaMalloc"));
+  if (e != cudaSuccess) throw Napi::Error::New(env, thrown_code(e) + cuda_message(e, "cudaMalloc"));
   return Napi::BigInt::New(env, (uint64_t)(uintptr_t)d);
 }
 
@@ -161,11 +171,12 @@ Napi::Value DeviceFree(const Napi::CallbackInfo &info) {
 Napi::Value DeviceCopyToHost(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint64_t ptr, bytes;
-  if (!u64_arg(info, 0, &ptr) || !u64_arg(info, 1, &bytes)) throw Napi::TypeError::New(env, "bad arguments");
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, (size_t)bytes);
+  if (!u64_arg(info, 0, &ptr) || !u64_arg(info, 1, &bytes)) throw Napi::TypeError::New(env, "ECF8_INVALID_ARGUMENT: expected (devicePointer, byteCount)");
+  Napi::Uint8Array out;
+  if (!new_bytes(env, bytes, &out)) throw Napi::Error::New(env, "ECF8_LIMIT_EXCEEDED: " + too_large(bytes));
   cudaError_t e = bytes ? cudaMemcpy(out.Data(), (const void *)(uintptr_t)ptr, (size_t)bytes, cudaMemcpyDeviceToHost)
                         : cudaSuccess;
-  if (e != cudaSuccess) throw Napi::Error::New(env, cuda_message(e, "cudaMemcpy"));
+  if (e != cudaSuccess) throw Napi::Error::New(env, thrown_code(e) + cuda_message(e, "cudaMemcpy"));
   return out;
 }
 
@@ -175,9 +186,9 @@ Napi::Value DeviceCopyFromHost(const Napi::CallbackInfo &info) {
   uint64_t ptr;
   const uint8_t *data;
   size_t size;
-  if (!u64_arg(info, 0, &ptr) || !bytes_arg(info, 1, &data, &size)) throw Napi::TypeError::New(env, "bad arguments");
+  if (!u64_arg(info, 0, &ptr) || !bytes_arg(info, 1, &data, &size)) throw Napi::TypeError::New(env, "ECF8_INVALID_ARGUMENT: expected (devicePointer, Uint8Array)");
   cudaError_t e = size ? cudaMemcpy((void *)(uintptr_t)ptr, data, size, cudaMemcpyHostToDevice) : cudaSuccess;
-  if (e != cudaSuccess) throw Napi::Error::New(env, cuda_message(e, "cudaMemcpy"));
+  if (e != cudaSuccess) throw Napi::Error::New(env, thrown_code(e) + cuda_message(e, "cudaMemcpy"));
   return env.Undefined();
 }
 #else

@@ -65,7 +65,8 @@ Napi::Value EmulatedCopyToHost(const Napi::CallbackInfo &info) {
   std::lock_guard<std::mutex> lock(g_mutex);  // held while copying: a concurrent free cannot pull the block away
   uint8_t *src = nullptr;
   if (bytes > 0 && !emulated_range(address, bytes, &src)) return invalid(env, "range outside live emulated device memory");
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, (size_t)bytes);
+  Napi::Uint8Array out;
+  if (!new_bytes(env, bytes, &out)) return result(env, ECF8_LIMIT_EXCEEDED, too_large(bytes));
   if (bytes > 0) memcpy(out.Data(), src, (size_t)bytes);
   Napi::Object o = result(env, ECF8_OK);
   o.Set("bytes", out);

@@ -175,13 +175,14 @@ export class CudaBackend implements Ecf8Backend<CudaDeviceBuffer> {
   }
 
   /** Copies `length` bytes at `offset` of a device buffer to the host. */
-  readDeviceBuffer(buffer: CudaDeviceBuffer, offset = 0, length = buffer.byteLength - offset): Uint8Array {
+  readDeviceBuffer(buffer: CudaDeviceBuffer, offset = 0, length = buffer?.byteLength - offset): Uint8Array {
     checkRange(buffer, offset, length);
     return this.layer().read(buffer.devicePointer + BigInt(offset), length);
   }
 
   /** Copies host bytes into a device buffer at `offset`. */
   writeDeviceBuffer(buffer: CudaDeviceBuffer, data: Uint8Array, offset = 0): void {
+    checkData(data);
     checkRange(buffer, offset, data.length);
     this.layer().write(buffer.devicePointer + BigInt(offset), data);
   }
@@ -196,6 +197,10 @@ export class CudaBackend implements Ecf8Backend<CudaDeviceBuffer> {
   }
 
   dispose(): void {}
+}
+
+function checkData(data: Uint8Array): void {
+  if (!(data instanceof Uint8Array)) throw new Ecf8Error(ErrorCode.INVALID_ARGUMENT, 'data must be a Uint8Array');
 }
 
 function checkRange(buffer: CudaDeviceBuffer, offset: number, length: number): void {
@@ -247,29 +252,29 @@ export class CudaEmulatorBackend implements Ecf8Backend<Uint8Array> {
   dispose(): void {}
 }
 
+// The module-level helpers below act on the real device (cudaMalloc, cudaMemcpy) through the same checked layer as
+// the backend's methods: every failure, a missing driver included, is an Ecf8Error.
+
 /** Allocates `byteLength` bytes of device memory (cudaMalloc) on the current device; free with {@link freeDeviceBuffer}. */
 export function allocDeviceBuffer(byteLength: number): CudaDeviceBuffer {
   if (!Number.isSafeInteger(byteLength) || byteLength < 0) throw new Ecf8Error(ErrorCode.INVALID_ARGUMENT, 'byteLength must be a non-negative integer');
-  const native = nativeOrThrow();
-  return { devicePointer: native.deviceAlloc(byteLength), byteLength };
+  return { devicePointer: realDevice(nativeOrThrow()).alloc(byteLength), byteLength };
 }
 
 export function freeDeviceBuffer(buffer: CudaDeviceBuffer): void {
-  nativeOrThrow().deviceFree(buffer.devicePointer);
+  checkDeviceBuffer(buffer, 'buffer');
+  realDevice(nativeOrThrow()).free(buffer.devicePointer);
 }
 
 /** Copies `length` bytes at `offset` of a device buffer to the host. */
-export function readDeviceBuffer(buffer: CudaDeviceBuffer, offset = 0, length = buffer.byteLength - offset): Uint8Array {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > buffer.byteLength) {
-    throw new Ecf8Error(ErrorCode.INVALID_ARGUMENT, 'range outside the device buffer');
-  }
-  return nativeOrThrow().deviceCopyToHost(buffer.devicePointer + BigInt(offset), length);
+export function readDeviceBuffer(buffer: CudaDeviceBuffer, offset = 0, length = buffer?.byteLength - offset): Uint8Array {
+  checkRange(buffer, offset, length);
+  return realDevice(nativeOrThrow()).read(buffer.devicePointer + BigInt(offset), length);
 }
 
 /** Copies host bytes into a device buffer at `offset`. */
 export function writeDeviceBuffer(buffer: CudaDeviceBuffer, data: Uint8Array, offset = 0): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > buffer.byteLength) {
-    throw new Ecf8Error(ErrorCode.INVALID_ARGUMENT, 'range outside the device buffer');
-  }
-  nativeOrThrow().deviceCopyFromHost(buffer.devicePointer + BigInt(offset), data);
+  checkData(data);
+  checkRange(buffer, offset, data.length);
+  realDevice(nativeOrThrow()).write(buffer.devicePointer + BigInt(offset), data);
 }

@@ -13,9 +13,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { encode, getBackend, parseStream, validateMetadata, ErrorCode } from '@ecf8/core';
+import { encode, getBackend, parseStream, validateMetadata, Ecf8Error, ErrorCode } from '@ecf8/core';
 import { loadVectors } from '@ecf8/conformance';
 import { describeBackendSuite } from '@ecf8/conformance/backend-suite';
 
@@ -100,6 +100,71 @@ describe('@ecf8/cuda package', () => {
     const s = encode(new Uint8Array(8));
     await expect(cudaBackend.decodeInto(s, { devicePointer: 1, byteLength: 8 } as never)).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
     await expect(cudaBackend.decodeInto(s, { devicePointer: 1n, byteLength: 8 }, -1)).rejects.toMatchObject({ code: 'ECF8_INVALID_ARGUMENT' });
+  });
+});
+
+/**
+ * Runs an ES module snippet in a child Node process that loads the TypeScript sources (tsx), so that a native abort is
+ * seen as the child's exit signal instead of taking the test process down. `SRC` in the snippet is src/index.ts's URL.
+ */
+function inChild(snippet: string): { status: number | null; signal: NodeJS.Signals | null; output: string } {
+  const root = join(pkgDir, '..', '..');
+  const loader = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const code = snippet.replaceAll('SRC', JSON.stringify(pathToFileURL(join(pkgDir, 'src', 'index.ts')).href));
+  const r = spawnSync(process.execPath, ['--import', loader, '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, signal: r.signal, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+describe.skipIf(addonReason !== undefined)(`hostile use: an Ecf8Error with a stable code, never a crash${addonReason ? ` (skipped: ${addonReason})` : ''}`, () => {
+  it('reading more bytes than one Uint8Array can hold is ECF8_LIMIT_EXCEEDED (napi would abort the process)', () => {
+    // 4 GiB + 1 of emulated device memory: calloc'd, never touched, so it costs no real memory.
+    const r = inChild(`
+      import { emulatedCudaBackend as backend, loadNative } from SRC;
+      const n = 2 ** 32 + 1;
+      const buffer = backend.allocDeviceBuffer(n);
+      const codeOf = (f) => { try { f(); return 'no error'; } catch (e) { return e.code ?? String(e); } };
+      console.log(JSON.stringify({
+        backend: codeOf(() => backend.readDeviceBuffer(buffer)),
+        addon: loadNative().native.emulatedCopyToHost(buffer.devicePointer, n).status,
+        small: backend.readDeviceBuffer(buffer, n - 3, 3).length,
+      }));
+      backend.freeDeviceBuffer(buffer);
+    `);
+    expect(r.signal, r.output).toBeNull();
+    expect(r.status, r.output).toBe(0);
+    expect(JSON.parse(r.output.split('\n').at(-1)!)).toEqual({ backend: 'ECF8_LIMIT_EXCEEDED', addon: 'ECF8_LIMIT_EXCEEDED', small: 3 });
+  });
+
+  it('the device-memory helpers and methods reject bad arguments with ECF8_INVALID_ARGUMENT', async () => {
+    const target = emulatedCudaBackend.allocDeviceBuffer(8);
+    try {
+      for (const f of [
+        () => emulatedCudaBackend.writeDeviceBuffer(target, null as never),
+        () => emulatedCudaBackend.writeDeviceBuffer(target, [1, 2] as never),
+        () => writeDeviceBuffer(target, null as never),
+        () => freeDeviceBuffer(undefined as never),
+        () => freeDeviceBuffer({ devicePointer: 1 } as never),
+        () => readDeviceBuffer(undefined as never),
+      ]) {
+        expect(f, String(f)).toThrow(expect.objectContaining({ code: 'ECF8_INVALID_ARGUMENT' }));
+      }
+    } finally {
+      emulatedCudaBackend.freeDeviceBuffer(target);
+    }
+  });
+
+  it.skipIf(availability.available)('without a usable GPU the module-level device-memory helpers throw ECF8_BACKEND_UNAVAILABLE', () => {
+    const buffer = { devicePointer: 256n, byteLength: 4 };
+    for (const f of [() => allocDeviceBuffer(16), () => readDeviceBuffer(buffer), () => writeDeviceBuffer(buffer, new Uint8Array(4))]) {
+      let thrown: unknown;
+      try {
+        f();
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown, String(f)).toBeInstanceOf(Ecf8Error);
+      expect(thrown, String(f)).toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
+    }
   });
 });
 
