@@ -5,8 +5,9 @@
  * (`ecf8_device_result`, waited for off the JavaScript thread). Made by {@link CudaBackend.upload}.
  *
  * Workspace: a decode needs `workspaceBytes` of device workspace (`ecf8_device_workspace_size`: the error word and the
- * content CRC's partial sums, about 1 KiB per 4 MiB decoded). {@link ResidentStream.enqueue} takes the caller's (one
- * per decode in flight: @ecf8/runtime allocates one per workspace slot, sized for its largest tensor);
+ * content CRC's partial sums: 1 KiB up to 32 MiB decoded, then about 4 bytes per MiB, 5 KiB at 1 GiB).
+ * {@link ResidentStream.enqueue} takes the caller's (one per decode in flight: @ecf8/runtime allocates one per workspace
+ * slot, sized for its largest tensor);
  * {@link ResidentStream.decode} without one allocates and frees a temporary workspace around that call.
  *
  * Lifetime: `free()` releases the device memory at once (or when a collect in flight completes); a handle nobody
