@@ -14,7 +14,9 @@
  *      ecf8_status_string().
  *
  * All sizes, counts and offsets are 64-bit. Every function is safe on hostile input: a stream is never read
- * or written out of bounds, whatever its bytes.
+ * or written out of bounds, whatever its bytes, provided they do not change during the call (decoding trusts what
+ * validation checked): a stream that other threads may write to must be passed as a private copy, as the Node
+ * binding does for a SharedArrayBuffer.
  */
 #ifndef ECF8_H
 #define ECF8_H

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <string>
+#include <vector>
 
 #include "ecf8.h"
 
@@ -25,6 +26,24 @@ inline bool bytes_arg(const Napi::CallbackInfo &info, size_t i, const uint8_t **
   Napi::Uint8Array a = ta.As<Napi::Uint8Array>();
   *data = a.Data();
   *size = a.ByteLength();
+  return true;
+}
+
+// The bytes of a stream argument (a Uint8Array or Buffer). A view of a SharedArrayBuffer is copied first: another
+// thread may write to it at any moment, and phase C trusts what phases A and B checked (the output positions bound
+// every write, spec §11.2), so the bytes decoded must be the very bytes validated.
+struct StreamArg {
+  const uint8_t *data = nullptr;
+  size_t size = 0;
+  std::vector<uint8_t> copy;  // the private copy of a shared stream
+};
+
+inline bool stream_arg(const Napi::CallbackInfo &info, size_t i, StreamArg *s) {
+  if (!bytes_arg(info, i, &s->data, &s->size)) return false;
+  if (!info[i].As<Napi::TypedArray>().ArrayBuffer().IsArrayBuffer()) {  // false for a SharedArrayBuffer
+    s->copy.assign(s->data, s->data + s->size);
+    s->data = s->copy.data();
+  }
   return true;
 }
 

@@ -53,7 +53,10 @@ Napi::Value Validate(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const uint8_t *data;
   size_t size;
-  if (!bytes_arg(info, 0, &data, &size)) return invalid(env, "stream must be a Uint8Array");
+  StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
+  if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
+  data = stream.data;
+  size = stream.size;
   const bool header_only = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
   ecf8_info I;
   memset(&I, 0, sizeof I);
@@ -72,7 +75,10 @@ Napi::Value HostDecode(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const uint8_t *data;
   size_t size;
-  if (!bytes_arg(info, 0, &data, &size)) return invalid(env, "stream must be a Uint8Array");
+  StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
+  if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
+  data = stream.data;
+  size = stream.size;
   ecf8_info I;
   ecf8_status st = ecf8_validate_header(data, size, &I);
   if (st != ECF8_OK) return result(env, st);
@@ -100,7 +106,10 @@ Napi::Value DeviceDecodeInto(const Napi::CallbackInfo &info) {
   const uint8_t *data;
   size_t size;
   uint64_t ptr, cap, off;
-  if (!bytes_arg(info, 0, &data, &size)) return invalid(env, "stream must be a Uint8Array");
+  StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
+  if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
+  data = stream.data;
+  size = stream.size;
   if (!u64_arg(info, 2, &ptr) || !u64_arg(info, 3, &cap) || !u64_arg(info, 4, &off))
     return invalid(env, "device pointer, capacity and offset must be non-negative integers");
   const unsigned flags = flags_arg(info, 1);
@@ -118,7 +127,10 @@ Napi::Value DeviceDecode(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const uint8_t *data;
   size_t size;
-  if (!bytes_arg(info, 0, &data, &size)) return invalid(env, "stream must be a Uint8Array");
+  StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
+  if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
+  data = stream.data;
+  size = stream.size;
   const unsigned flags = flags_arg(info, 1);
   ecf8_device_stream *ds = nullptr;
   ecf8_status st = ecf8_device_upload(data, size, flags, nullptr, &ds);

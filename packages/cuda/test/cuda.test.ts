@@ -135,6 +135,62 @@ describe.skipIf(addonReason !== undefined)(`hostile use: an Ecf8Error with a sta
     expect(JSON.parse(r.output.split('\n').at(-1)!)).toEqual({ backend: 'ECF8_LIMIT_EXCEEDED', addon: 'ECF8_LIMIT_EXCEEDED', small: 3 });
   });
 
+  it('a stream in a SharedArrayBuffer that another thread writes to is decoded as validated, or rejected: never out of bounds', () => {
+    // A worker flips one byte of the output positions (section 1) over and over: with it flipped, block 0 claims
+    // 65,536 more elements than a block holds, which phase B rejects (ECF8_BAD_OUTPUT_POSITIONS). Whatever the timing,
+    // an upload or host decode that passed phase B must decode exactly the stream it validated: if the addon read the
+    // shared bytes again after validating them, phase C would write past the output (the positions bound every write).
+    const r = inChild(`
+      import { Worker } from 'node:worker_threads';
+      import { encode } from '@ecf8/core';
+      import { emulatedCudaBackend as backend, CudaEmulatorBackend } from SRC;
+      const data = Uint8Array.from({ length: 70_001 }, (_, i) => 0x30 + (Math.imul(i, 2654435761) >>> 28));
+      const stream = encode(data);
+      const shared = new Uint8Array(new SharedArrayBuffer(stream.length));
+      shared.set(stream);
+      const at = 88 + 8 + 2; // byte 2 of pos[1]: the header is 88 bytes, then pos[0], pos[1], ...
+      const worker = new Worker('const { workerData: s } = require("node:worker_threads"); for (;;) s[' + at + '] ^= 1;', { eval: true, workerData: shared, execArgv: [] });
+      await new Promise((r) => setTimeout(r, 50));
+      const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+      const emulator = new CudaEmulatorBackend();
+      const target = backend.allocDeviceBuffer(2 * data.length);
+      const tally = { uploaded: 0, rejected: 0, wrong: [] };
+      const rejected = (e) => (e.code === 'ECF8_BAD_OUTPUT_POSITIONS' ? tally.rejected++ : tally.wrong.push(e.code ?? String(e)));
+      for (let i = 0; i < 200; i++) {
+        try {
+          const resident = await backend.upload(shared, { verifyChecksums: false });
+          tally.uploaded++;
+          backend.writeDeviceBuffer(target, new Uint8Array(target.byteLength).fill(0xa5));
+          try {
+            await resident.decode(target, 0);
+            const back = backend.readDeviceBuffer(target);
+            if (!same(back.subarray(0, data.length), data) || !back.subarray(data.length).every((b) => b === 0xa5)) tally.wrong.push('resident bytes');
+          } catch (e) {
+            tally.wrong.push('resident ' + (e.code ?? String(e)));
+          } finally {
+            resident.free();
+          }
+        } catch (e) {
+          rejected(e);
+        }
+        try {
+          if (!same(await emulator.decode(shared, { verifyChecksums: false }), data)) tally.wrong.push('host decode bytes');
+        } catch (e) {
+          rejected(e);
+        }
+      }
+      await worker.terminate();
+      backend.freeDeviceBuffer(target);
+      console.log(JSON.stringify(tally));
+    `);
+    expect(r.signal, r.output).toBeNull();
+    expect(r.status, r.output).toBe(0);
+    const tally = JSON.parse(r.output.split('\n').at(-1)!) as { uploaded: number; rejected: number; wrong: string[] };
+    console.log(`[cuda] stream in a SharedArrayBuffer being written: ${JSON.stringify(tally)}`);
+    expect(tally.wrong).toEqual([]);
+    expect(tally.uploaded + tally.rejected).toBeGreaterThanOrEqual(200);
+  });
+
   it('the device-memory helpers and methods reject bad arguments with ECF8_INVALID_ARGUMENT', async () => {
     const target = emulatedCudaBackend.allocDeviceBuffer(8);
     try {
