@@ -160,7 +160,10 @@ export class CompressedModel<Target = unknown> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled(this.slots.flatMap((s) => [s.ready, s.recorded ?? s.ready]));
+    // A slot's ready settles once its decode is done or, for get(name, { stream }), enqueued, which sets `recorded`:
+    // wait for the first, then for the decodes enqueued on callers' streams, before freeing what they use.
+    await Promise.allSettled(this.slots.map((s) => s.ready));
+    await Promise.allSettled(this.slots.map((s) => s.recorded));
     for (const e of this.byName.values()) if (e.resident !== undefined) this.impl.release(e.resident);
     this.impl.freeWorkspace(this.workspace);
   }

@@ -144,6 +144,34 @@ for (const backend of [emulatedCudaBackend, cudaBackend]) {
       backend.destroyStream(stream);
     });
 
+    it('close() right after get(name, { stream }) waits for that decode to be collected before freeing the workspaces', async () => {
+      // Every enqueued decode takes 20 ms to finish (as on a GPU); the events say what happened in which order.
+      const events: string[] = [];
+      const spy = Object.create(backend) as CudaBackend;
+      spy.upload = async (stream, options) => {
+        const r = await backend.upload(stream, options);
+        const slow = Object.create(r) as ResidentStream;
+        slow.enqueue = (target, offset, opts) => {
+          const pending = r.enqueue(target, offset, opts);
+          return { wait: async () => (await new Promise((done) => setTimeout(done, 20)), events.push('collected'), pending.wait()) } as never;
+        };
+        return slow;
+      };
+      spy.freeDeviceBuffer = (buffer) => {
+        events.push('free');
+        backend.freeDeviceBuffer(buffer);
+      };
+      const model = await openModel<CudaDeviceBuffer>(fx.compressed, { backend: spy, slots: 2, verify: 'metadata' });
+      const stream = backend.createStream();
+      const view = model.get(fx.fp8Names[0], { stream });
+      await model.close();
+      await view;
+      expect(events.filter((e) => e === 'free').length).toBe(3); // the two slots' decode workspaces and the workspace
+      expect(events.indexOf('collected')).toBeGreaterThanOrEqual(0);
+      expect(events.indexOf('collected')).toBeLessThan(events.indexOf('free'));
+      backend.destroyStream(stream);
+    });
+
     it('a tensor larger than the caller-chosen slot is ECF8_OUTPUT_TOO_SMALL; smaller ones decode', async () => {
       const sizes = fx.fp8Names.map((n) => fx.plainTensor(n).length);
       const small = Math.min(...sizes);
