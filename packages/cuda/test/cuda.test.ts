@@ -45,6 +45,7 @@ if (!existsSync(addonPath) || statSync(addonPath).mtimeMs < newestSource()) {
 const { CudaBackend, CudaEmulatorBackend, cudaBackend, emulatedCudaBackend, loadNative, readBuildStatus, validateStream, CUDA_BACKEND_PRIORITY, allocDeviceBuffer, freeDeviceBuffer, readDeviceBuffer, writeDeviceBuffer } =
   await import('../src/index.js');
 const { describeResidentStreams } = await import('./resident.js');
+type NativeBinding = import('../src/index.js').NativeBinding;
 
 const loaded = loadNative();
 const addonReason = loaded.native ? undefined : loaded.reason;
@@ -191,6 +192,13 @@ describe.skipIf(addonReason !== undefined)(`hostile use: an Ecf8Error with a sta
     expect(tally.uploaded + tally.rejected).toBeGreaterThanOrEqual(200);
   });
 
+  it('destroying a CUDA stream twice, or one the backend did not create, is ECF8_INVALID_ARGUMENT (emulated layer)', () => {
+    const stream = emulatedCudaBackend.createStream();
+    emulatedCudaBackend.destroyStream(stream);
+    expect(() => emulatedCudaBackend.destroyStream(stream)).toThrow(expect.objectContaining({ code: 'ECF8_INVALID_ARGUMENT' }));
+    expect(() => emulatedCudaBackend.destroyStream(12345n)).toThrow(expect.objectContaining({ code: 'ECF8_INVALID_ARGUMENT' }));
+  });
+
   it('the device-memory helpers and methods reject bad arguments with ECF8_INVALID_ARGUMENT', async () => {
     const target = emulatedCudaBackend.allocDeviceBuffer(8);
     try {
@@ -221,6 +229,30 @@ describe.skipIf(addonReason !== undefined)(`hostile use: an Ecf8Error with a sta
       expect(thrown, String(f)).toBeInstanceOf(Ecf8Error);
       expect(thrown, String(f)).toMatchObject({ code: 'ECF8_BACKEND_UNAVAILABLE' });
     }
+  });
+});
+
+describe('the real device layer, over a stand-in for the addon (no GPU needed)', () => {
+  it('frees only live memory it allocated and destroys only live streams it created: a second free or destroy never reaches CUDA', async () => {
+    const { newRealDevice } = await import('../src/device-layer.js');
+    const calls: string[] = [];
+    let next = 0x10000n;
+    const native = {
+      deviceAlloc: () => (next += 0x100n),
+      deviceFree: (a: bigint) => void calls.push(`cudaFree ${a}`),
+      streamCreate: () => 0x7000n,
+      streamDestroy: (s: bigint) => void calls.push(`cudaStreamDestroy ${s}`),
+    } as unknown as NativeBinding;
+    const device = newRealDevice(native);
+    const a = device.alloc(16);
+    device.free(a);
+    const invalid = expect.objectContaining({ code: 'ECF8_INVALID_ARGUMENT' });
+    expect(() => device.free(a)).toThrow(invalid); // freed twice: a later cudaMalloc may have been given this address
+    expect(() => device.free(0xdead00n)).toThrow(invalid);
+    const s = device.createStream();
+    device.destroyStream(s);
+    expect(() => device.destroyStream(s)).toThrow(invalid);
+    expect(calls).toEqual([`cudaFree ${a}`, `cudaStreamDestroy ${s}`]);
   });
 });
 
