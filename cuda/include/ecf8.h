@@ -123,7 +123,8 @@ ECF8_API ecf8_status ecf8_build_luts(const uint8_t code_lengths[16], uint64_t el
 
 /* Full decode on the host (phases A, B, C; flags as for ecf8_validate) by the block emulator: the CUDA kernel's
  * own per-thread code, with the threads of each block stepped phase by phase. Writes the n decoded bytes to
- * out[offset .. offset + n). Meant for tests and as a portable reference; it is single-threaded and not fast. On an error, bytes in
+ * out[offset .. offset + n) (ECF8_INVALID_ARGUMENT when out + offset + n would wrap around the address space). Meant
+ * for tests and as a portable reference; it is single-threaded and not fast. On an error, bytes in
  * [offset, offset + n) are unspecified and no other byte is written. */
 ECF8_API ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void *out, uint64_t out_capacity,
                                       uint64_t offset, unsigned flags);
@@ -166,7 +167,8 @@ ECF8_API uint64_t ecf8_device_stream_bytes(const ecf8_device_stream *ds);
  * to a buffer of `dst_capacity` bytes; any alignment works (16-byte-aligned dst + offset is fastest).
  * `workspace` is device memory of at least ecf8_device_workspace_size(ds) bytes, 256-byte aligned (cudaMalloc
  * alignment), not used by another decode in flight. Returns at once (no synchronisation) with argument errors
- * (ECF8_OUTPUT_TOO_SMALL, ECF8_INVALID_ARGUMENT) or ECF8_OK. `flags`: 0 or ECF8_SKIP_CHECKSUMS (skip step 19).
+ * (ECF8_OUTPUT_TOO_SMALL; ECF8_INVALID_ARGUMENT, also when dst + offset + n would wrap around the address space) or
+ * ECF8_OK. `flags`: 0 or ECF8_SKIP_CHECKSUMS (skip step 19).
  * The stream's phase-C result (§11.2 steps 17-19) lands in the workspace: read it with ecf8_device_result. */
 ECF8_API ecf8_status ecf8_device_decode(const ecf8_device_stream *ds, void *dst, uint64_t dst_capacity,
                                         uint64_t offset, void *workspace, uint64_t workspace_size,

@@ -328,6 +328,7 @@ ecf8_status ecf8_device_decode(const ecf8_device_stream *ds, void *dst, uint64_t
   const uint64_t n = I.element_count;
   if (offset > dst_capacity || dst_capacity - offset < n) return ECF8_OUTPUT_TOO_SMALL;
   if (!dst && n) return ECF8_INVALID_ARGUMENT;
+  if (n && offset + n > UINTPTR_MAX - (uintptr_t)dst) return ECF8_INVALID_ARGUMENT;  // dst + offset + n wraps around
   cudaStream_t s = (cudaStream_t)cuda_stream;
   uint32_t *ws = (uint32_t *)workspace;
   ECF8_CUDA(cudaMemsetAsync(ws, 0, 8, s));

@@ -125,6 +125,8 @@ extern "C" ecf8_status ecf8_host_decode(const void *stream, uint64_t size, void 
   if (I.element_count > (uint64_t)SIZE_MAX / 2) return ECF8_LIMIT_EXCEEDED;
   if (!out && I.element_count) return ECF8_INVALID_ARGUMENT;
   if (offset > out_capacity || out_capacity - offset < I.element_count) return ECF8_OUTPUT_TOO_SMALL;
+  // out + offset + n must not wrap around the address space (a capacity no buffer can have).
+  if (I.element_count && offset + I.element_count > UINTPTR_MAX - (uintptr_t)out) return ECF8_INVALID_ARGUMENT;
   st = validate_metadata(s, I, flags);  // phase B
   if (st != ECF8_OK) return st;
   return emulate_decode(s, I, (uint8_t *)out + offset, flags);  // phase C

@@ -421,6 +421,10 @@ static void self_tests(int fuzz, bool quick) {
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 999, 0, 0) == ECF8_OUTPUT_TOO_SMALL, "output too small");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 1, 0) == ECF8_OUTPUT_TOO_SMALL, "offset too big");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 8) == ECF8_INVALID_ARGUMENT, "bad flags");
+    // A capacity that runs past the end of the address space: nothing is written.
+    void *top = (void *)(UINTPTR_MAX - 511);
+    CHECK(ecf8_host_decode(s.data(), s.size(), top, UINT64_MAX, 0, 0) == ECF8_INVALID_ARGUMENT, "output wraps around");
+    CHECK(ecf8_device_decode(nullptr, top, UINT64_MAX, 0, nullptr, 0, 0, nullptr) == ECF8_INVALID_ARGUMENT, "NULL stream");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 0) == ECF8_OK && out == d, "plain decode");
   }
 #ifndef ECF8_HAVE_SIZE_QUERIES

@@ -97,6 +97,7 @@ class ResidentStream : public Napi::ObjectWrap<ResidentStream> {
                                                     std::to_string(off) + "; the stream decodes to " + std::to_string(n));
     }
     if (dst == 0 && n > 0) return invalid(env, "null output address");
+    if (n > 0 && off + n > UINT64_MAX - dst) return invalid(env, "the output range wraps around the end of the address space");
     if (!emulated) {
       ecf8_status st = ecf8_device_decode(ds, (void *)(uintptr_t)dst, cap, off, (void *)(uintptr_t)ws, ws_size, flags,
                                           (void *)(uintptr_t)stream);

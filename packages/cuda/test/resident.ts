@@ -134,6 +134,9 @@ export function describeResidentStreams(backend: CudaBackend, skipReason: string
         expect(await code(() => r.enqueue(target, -1, { workspace: ws }))).toBe('ECF8_INVALID_ARGUMENT');
         expect(await code(() => r.enqueue(target, 0, { workspace: ws, stream: -1n }))).toBe('ECF8_INVALID_ARGUMENT');
         expect(await code(r.decode({ devicePointer: 5, byteLength: 10 } as never))).toBe('ECF8_INVALID_ARGUMENT');
+        // A buffer claimed to run past 2^64: dst + offset wraps around to the target, which the call never named.
+        const wrapping = { devicePointer: 2n ** 64n - 256n, byteLength: Number.MAX_SAFE_INTEGER };
+        expect(await code(r.decode(wrapping, Number(target.devicePointer) + 256))).toBe('ECF8_INVALID_ARGUMENT');
         expect(await r.enqueue(target, 0, { workspace: ws }).wait()).toBe(data.length); // still usable afterwards
       });
       backend.freeDeviceBuffer(ws);
