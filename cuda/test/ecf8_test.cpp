@@ -427,6 +427,42 @@ static void self_tests(int fuzz, bool quick) {
     CHECK(ecf8_device_decode(nullptr, top, UINT64_MAX, 0, nullptr, 0, 0, nullptr) == ECF8_INVALID_ARGUMENT, "NULL stream");
     CHECK(ecf8_host_decode(s.data(), s.size(), out.data(), 1000, 0, 0) == ECF8_OK && out == d, "plain decode");
   }
+#ifdef ECF8_TEST_CUDA
+  // Device API argument errors (ecf8.h): the checks before any CUDA call need no GPU; the rest run with one.
+  {
+    Bytes d = ecf8gen::gaussian(1000, 1.0, 3), s = ecf8enc::encode(d.data(), d.size(), 64);
+    ecf8_device_stream *ds = nullptr;
+    CHECK(ecf8_device_upload(s.data(), s.size(), 0, nullptr, nullptr) == ECF8_INVALID_ARGUMENT, "upload: NULL out");
+    CHECK(ecf8_device_upload(nullptr, s.size(), 0, nullptr, &ds) == ECF8_INVALID_ARGUMENT, "upload: NULL stream");
+    CHECK(ecf8_device_upload(s.data(), s.size(), 8, nullptr, &ds) == ECF8_INVALID_ARGUMENT, "upload: bad flags");
+    Bytes bad = s;
+    bad[0] ^= 1;
+    CHECK(ecf8_device_upload(bad.data(), bad.size(), 0, nullptr, &ds) == ECF8_BAD_MAGIC && !ds, "upload: phase A first");
+    CHECK(ecf8_device_result(nullptr, (void *)256, nullptr) == ECF8_INVALID_ARGUMENT, "result: NULL stream");
+    CHECK(ecf8_device_decode_sync(nullptr, (void *)256, 1000, 0, 0, nullptr) == ECF8_INVALID_ARGUMENT, "decode_sync: NULL stream");
+    CHECK(ecf8_device_info(nullptr) == nullptr, "info: NULL stream");
+    if (g_gpu && ecf8_device_upload(s.data(), s.size(), 0, nullptr, &ds) == ECF8_OK) {
+      const uint64_t n = d.size(), wsz = ecf8_device_workspace_size(ds);
+      uint8_t *dst = nullptr, *ws = nullptr;
+      CHECK(cudaMalloc(&dst, n) == cudaSuccess && cudaMalloc(&ws, wsz + 256) == cudaSuccess, "argument checks: cudaMalloc");
+      CHECK(ecf8_device_decode(ds, dst, n, 0, ws + 16, wsz, 0, nullptr) == ECF8_INVALID_ARGUMENT, "misaligned workspace");
+      CHECK(ecf8_device_decode(ds, dst, n, 0, ws, wsz - 1, 0, nullptr) == ECF8_INVALID_ARGUMENT, "workspace too small");
+      CHECK(ecf8_device_decode(ds, dst, n, 0, nullptr, wsz, 0, nullptr) == ECF8_INVALID_ARGUMENT, "NULL workspace");
+      CHECK(ecf8_device_decode(ds, dst, n, 0, ws, wsz, 8, nullptr) == ECF8_INVALID_ARGUMENT, "bad flags");
+      CHECK(ecf8_device_decode(ds, dst, n - 1, 0, ws, wsz, 0, nullptr) == ECF8_OUTPUT_TOO_SMALL, "capacity < n");
+      CHECK(ecf8_device_decode(ds, dst, n, 1, ws, wsz, 0, nullptr) == ECF8_OUTPUT_TOO_SMALL, "capacity < offset + n");
+      CHECK(ecf8_device_decode(ds, dst, n, n + 1, ws, wsz, 0, nullptr) == ECF8_OUTPUT_TOO_SMALL, "offset > capacity");
+      CHECK(ecf8_device_decode(ds, nullptr, n, 0, ws, wsz, 0, nullptr) == ECF8_INVALID_ARGUMENT, "NULL output");
+      CHECK(ecf8_device_decode(ds, (void *)(UINTPTR_MAX - 511), UINT64_MAX, 0, ws, wsz, 0, nullptr) == ECF8_INVALID_ARGUMENT,
+            "output wraps around");
+      CHECK(ecf8_device_decode(ds, dst, n, 0, ws, wsz, 0, nullptr) == ECF8_OK && ecf8_device_result(ds, ws, nullptr) == ECF8_OK,
+            "usable after the argument errors");
+      cudaFree(dst);
+      cudaFree(ws);
+      ecf8_device_free(ds);
+    }
+  }
+#endif
 #ifndef ECF8_HAVE_SIZE_QUERIES
 #error "ecf8.h declares ecf8_workspace_size_for and ecf8_device_stream_bytes: it must define ECF8_HAVE_SIZE_QUERIES"
 #endif
