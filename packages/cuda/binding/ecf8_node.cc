@@ -134,7 +134,7 @@ Napi::Value DeviceDecode(const Napi::CallbackInfo &info) {
   ecf8_status st = ecf8_device_upload(data, size, flags, nullptr, &ds);
   if (st != ECF8_OK) return result(env, st, device_message(st));
   const uint64_t n = ecf8_device_info(ds)->element_count;
-  Napi::Uint8Array out;  // the host array first: nothing to undo on the device when Node cannot hold n bytes
+  Napi::Uint8Array out;  // the host array before any device memory or GPU work: refused when Node cannot hold n bytes
   if (!new_bytes(env, n, &out)) {
     ecf8_device_free(ds);
     return result(env, ECF8_LIMIT_EXCEEDED, too_large(n));
