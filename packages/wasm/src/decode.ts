@@ -99,7 +99,7 @@ function phaseC(k: WasmKernel, parsed: ParsedStream, out: Uint8Array, offset: nu
   const { layout } = parsed;
   k.mem.set(parsed.header.codeLengths, k.CODE_LENGTHS);
   k.exports.buildDecodeTables();
-  const g = { ...layout, bits: layout.exponentBitCount, T: layout.threadsPerBlock };
+  const g = { ...layout, n: layout.elementCount, bits: layout.exponentBitCount, T: layout.threadsPerBlock };
   const [gap, position, crc] = createRangeDecoder(k.exports)(parsed.stream, g, out, offset, 0, layout.nBlocks, verify, chunkThreads);
   if (gap) fail(ErrorCode.GAP_MISMATCH, 'the gap chain is broken: a window does not start where the codes before it end');
   return { positionError: position !== 0, crc };

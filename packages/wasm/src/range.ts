@@ -9,6 +9,8 @@
 
 /** The section offsets of a stream and its sizes (@ecf8/fast's `Geometry`; sections are contiguous, spec §4). */
 export interface RangeGeometry {
+  /** The stream's element count (phase A). */
+  n: number;
   bits: number;
   T: number;
   nBlocks: number;
@@ -68,11 +70,24 @@ export function createRangeDecoder(
     const blocksPerChunk = Math.max(1, Math.floor(Math.min(chunkThreads, CHUNK_THREADS) / T));
     let positionError = 0;
     let posStart = u64At(s, g.positionsOffset + 8 * from); // pos[b0]
+    const rangeEnd = u64At(s, g.positionsOffset + 8 * to); // pos[b1] of the range: its output ends there
+    if (!(posStart <= rangeEnd && rangeEnd <= g.n)) return [0, 1, 0]; // (only a stream changed since phase B)
     for (let b0 = from; b0 < to; ) {
       const b1 = Math.min(b0 + blocksPerChunk, to);
-      // Output positions of blocks b0..b1, relative to pos[b0] (validated in phase B: non-decreasing, <= 64 T apart).
-      for (let b = b0; b <= b1; b++) i32[POS_IN + b - b0] = u64At(s, g.positionsOffset + 8 * b) - posStart;
-      const posEnd = posStart + i32[POS_IN + b1 - b0];
+      // Output positions of blocks b0..b1, relative to pos[b0]. Phase B validated them (non-decreasing, <= 64 T
+      // apart); they are checked again as they are read, because a stream in shared memory can be changed by another
+      // thread during the call: what the module decodes and what is copied out then stays inside the range's output
+      // (a changed stream is reported as a position mismatch).
+      let rel = 0;
+      i32[POS_IN] = 0;
+      for (let b = b0 + 1; b <= b1; b++) {
+        const next = u64At(s, g.positionsOffset + 8 * b) - posStart;
+        if (!(next >= rel && next - rel <= 64 * T)) return [0, 1, 0];
+        rel = next;
+        i32[POS_IN + b - b0] = rel;
+      }
+      const posEnd = posStart + rel;
+      if (posEnd > rangeEnd) return [0, 1, 0];
       // Gap bytes of windows b0 T .. b1 T (the last one is the next block's first window, read only when live).
       const thread0 = b0 * T;
       const gEnd = Math.min(Math.floor((b1 * T) / 2) + 1, gapsSize);

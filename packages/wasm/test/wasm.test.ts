@@ -6,6 +6,7 @@ import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
 import { cpuWasmBackend, decodeWasm, decodeWasmInto, encodeWasm, encodeWasmInto, setSimd, usesSimd } from '../src/index.js';
 import { kernel, withKernel } from '../src/instance.js';
+import { createRangeDecoder } from '../src/range.js';
 
 // This file runs the SIMD build where the engine has SIMD (Node 20 has); wasm-baseline.test.ts the other one.
 describeBackendSuite(cpuWasmBackend);
@@ -62,6 +63,34 @@ describe('cpu-wasm', () => {
           expect(work.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
           expect(work.subarray(offset + v.elements).every((b) => b === 0xa5)).toBe(true);
         }
+      }
+    }
+  });
+
+  it('phase C keeps its output inside the range when the positions changed after phase B (shared memory, another thread)', () => {
+    const v = vectors.valid.find((v) => parseStream(v.stream).layout.nBlocks >= 4)!;
+    const { layout, header } = parseStream(v.stream);
+    const n = layout.elementCount;
+    const g = { ...layout, n, bits: layout.exponentBitCount, T: layout.threadsPerBlock };
+    const cases: [number, number][] = [
+      [1, 2 ** 40], // far past the output
+      [1, n + 5], // past the output
+      [layout.nBlocks, n + 100], // the last position past n
+      [2, 0], // decreasing
+      [0, 7], // the first one moved
+    ];
+    for (const [block, value] of cases) {
+      const s = v.stream.slice();
+      new DataView(s.buffer).setBigUint64(layout.positionsOffset + 8 * block, BigInt(value), true);
+      for (const chunkThreads of [layout.threadsPerBlock, undefined]) {
+        const out = new Uint8Array(n + 64).fill(0xa5);
+        const r = withKernel((k) => {
+          k.mem.set(header.codeLengths, k.CODE_LENGTHS);
+          k.exports.buildDecodeTables();
+          return createRangeDecoder(k.exports)(s, g, out, 16, 0, layout.nBlocks, true, chunkThreads ?? 8192);
+        });
+        expect(r[0] === 1 || r[1] === 1, `block ${block} = ${value}`).toBe(true);
+        expect(out.subarray(0, 16).every((b) => b === 0xa5) && out.subarray(16 + n).every((b) => b === 0xa5), `block ${block} = ${value}`).toBe(true);
       }
     }
   });
