@@ -413,8 +413,8 @@ export function createKernel(): Kernel {
 
   function makeGroup(s: Uint8Array, g: Geometry, out: Uint8Array, outOffset: number, b0: number, b1: number, st: Int32Array): Group {
     const exBase = g.exponentsOffset + b0 * 8 * g.T;
-    const oBase = readPos(s, g.positionsOffset + 8 * b0);
-    const oEnd = readPos(s, g.positionsOffset + 8 * b1) - oBase;
+    const oBase = GROUP_POS[0];
+    const oEnd = GROUP_POS[b1 - b0] - oBase;
     const nibBase = g.nibblesOffset + Math.floor(oBase / 2);
     return {
       ex: new DataView(s.buffer, s.byteOffset + exBase, s.byteLength - exBase),
@@ -444,9 +444,9 @@ export function createKernel(): Kernel {
       const b = q0 + i;
       const gap = gapAt(s, g.gapsOffset, b * g.T);
       const end = Math.min((b + 1) * 64 * g.T, g.bits) - W;
-      const laneOEnd = readPos(s, g.positionsOffset + 8 * (b + 1)) - G.oBase;
+      const laneOEnd = GROUP_POS[b + 1 - G.b0] - G.oBase;
       st[ST_P + 2 * i] = b * 64 * g.T - W + gap;
-      st[ST_O + 2 * i] = readPos(s, g.positionsOffset + 8 * b) - G.oBase;
+      st[ST_O + 2 * i] = GROUP_POS[b - G.b0] - G.oBase;
       st[ST_PFAST + 2 * i] = end - 13;
       st[ST_OFAST + 2 * i] = laneOEnd - 8;
       st[ST_END + i] = end;
@@ -730,6 +730,12 @@ export function createKernel(): Kernel {
   }
 
   const ST = new Int32Array(ST_SIZE);
+  /**
+   * The output positions of the group being decoded (pos[b0] .. pos[b1], at most 2048 blocks + 1), read once and
+   * checked by decodeRange: makeGroup and initLanes use these, never the stream, so that a stream in shared memory
+   * changed by another thread after phase B cannot move a write outside the range's output.
+   */
+  const GROUP_POS = new Float64Array(4 * 512 + 1);
 
   function decodeRange(
     s: Uint8Array, g: Geometry, t: DecodeTablesFast, out: Uint8Array, outOffset: number, b0: number, b1: number,
@@ -743,8 +749,21 @@ export function createKernel(): Kernel {
     let posFlag = 0;
     // Blocks per group: 2048 windows (16 KiB of bitstream, ~50K elements of output) at T <= 512, four blocks above.
     const perGroup = 4 * Math.max(1, Math.floor(512 / g.T));
+    // The range's output [pos[b0], pos[b1]), and each group's positions, are checked as they are read (phase B
+    // validated them; only a stream changed since, by another thread, fails here: reported as a position mismatch).
+    const rangeEnd = readPos(s, g.positionsOffset + 8 * b1);
+    let groupStart = readPos(s, g.positionsOffset + 8 * b0);
+    if (!(groupStart >= 0 && groupStart <= rangeEnd && rangeEnd <= g.n)) { result[1] = 1; return; }
     for (let b = b0; b < b1; ) {
       const hi = Math.min(b + perGroup, b1);
+      GROUP_POS[0] = groupStart;
+      for (let k = 1; k <= hi - b; k++) {
+        const p = readPos(s, g.positionsOffset + 8 * (b + k));
+        const prev = GROUP_POS[k - 1];
+        if (!(p >= prev && p - prev <= 64 * g.T && p <= rangeEnd)) { result[1] = 1; return; }
+        GROUP_POS[k] = p;
+      }
+      groupStart = GROUP_POS[hi - b];
       const G = makeGroup(s, g, out, outOffset, b, hi, ST);
       const f = decodeGroup(s, g, t, G);
       if (f & FLAG_GAP) { result[0] = 1; return; }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { skewedFp8, threadsPerBlock } from '../../../conformance/src/arbitraries.js';
 import fc from 'fast-check';
-import { decode as referenceDecode, encode as referenceEncode, crc32c as referenceCrc, maxEncodedSize } from '@ecf8/core';
+import { decode as referenceDecode, encode as referenceEncode, crc32c as referenceCrc, maxEncodedSize, parseStream } from '@ecf8/core';
 import { describeBackendSuite } from '../../../conformance/src/backend-suite.js';
 import { firstDifference, loadVectors } from '../../../conformance/src/vectors.js';
 import {
@@ -19,7 +19,7 @@ import {
   encodeParallel,
   WorkerPool,
 } from '../src/index.js';
-import { kernel, planEncode, encodeWithPlan } from '../src/codec.js';
+import { geometryOf, kernel, planEncode, encodeWithPlan } from '../src/codec.js';
 
 const pool = new WorkerPool(2);
 const par = { pool, minParallelElements: 0 };
@@ -85,6 +85,32 @@ describe('vectors', () => {
         (e) => e.code,
       );
       expect(got, v.name).toBe(v.error);
+    }
+  });
+});
+
+describe('phase C range', () => {
+  it('keeps its output inside the range when the positions changed after phase B (shared memory, another thread)', () => {
+    const v = vectors.valid.find((v) => parseStream(v.stream).layout.nBlocks >= 4)!;
+    const { layout, header } = parseStream(v.stream);
+    const n = layout.elementCount;
+    const g = geometryOf(layout);
+    const tables = kernel.buildDecodeTables(header.codeLengths);
+    const cases: [number, number][] = [
+      [1, 2 ** 40], // far past the output
+      [1, n + 5], // past the output
+      [layout.nBlocks, n + 100], // the last position past n
+      [2, 0], // decreasing
+      [0, 7], // the first one moved
+    ];
+    for (const [block, value] of cases) {
+      const s = v.stream.slice();
+      new DataView(s.buffer).setBigUint64(layout.positionsOffset + 8 * block, BigInt(value), true);
+      const out = new Uint8Array(n + 64).fill(0xa5);
+      const R = new Float64Array(3);
+      kernel.decodeRange(s, g, tables, out, 16, 0, layout.nBlocks, true, R);
+      expect(R[0] === 1 || R[1] === 1, `block ${block} = ${value}`).toBe(true);
+      expect(out.subarray(0, 16).every((b) => b === 0xa5) && out.subarray(16 + n).every((b) => b === 0xa5), `block ${block} = ${value}`).toBe(true);
     }
   });
 });
