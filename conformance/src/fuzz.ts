@@ -95,6 +95,27 @@ export function resealMetadata(s: Uint8Array): void {
   d.setUint32(HeaderOffset.metadataCrc32c, crc, true);
 }
 
+/**
+ * Copies of a valid stream with one output position changed in a way phase B rejects: what a decoder's phase C sees
+ * when another thread writes to a stream in shared memory after phase B passed. Phase C must then report a gap or
+ * position mismatch and write nothing outside its range (tests of @ecf8/fast's and @ecf8/wasm's range decoders).
+ */
+export function changedPositions(stream: Uint8Array, layout: { positionsOffset: number; nBlocks: number; elementCount: number }): { what: string; stream: Uint8Array }[] {
+  const n = layout.elementCount;
+  const cases: [string, number, number][] = [
+    ['far past the output', 1, 2 ** 40],
+    ['past the output', 1, n + 5],
+    ['the last position past n', layout.nBlocks, n + 100],
+    ['decreasing', 2, 0],
+    ['the first one moved', 0, 7],
+  ];
+  return cases.map(([what, block, value]) => {
+    const s = stream.slice();
+    dv(s).setBigUint64(layout.positionsOffset + 8 * block, BigInt(value), true);
+    return { what: `${what}: pos[${block}] = ${value}`, stream: s };
+  });
+}
+
 const INTERESTING_U64 = [0n, 1n, 2n, 7n, 8n, 63n, 64n, 65n, 511n, 512n, 4096n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
 
 type Mutator = (s: Uint8Array, r: Rand, corpus: Uint8Array[]) => Uint8Array;

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 import { encode as refEncode, parseStream } from '@ecf8/core';
+import { geometryOf } from '@ecf8/fast';
 import { createRangeDecoder } from '../../wasm/src/range.js';
 import { datasetFp8, loadManifest } from '../../../scripts/corpus/corpus.js';
 import { machine } from './report.js';
@@ -76,7 +77,7 @@ for (const ds of loadManifest().filter((d) => !SETS || SETS.includes(d.name))) {
   const n = fp8.length;
   const stream = refEncode(fp8);
   const { layout, header } = parseStream(stream);
-  const g = { ...layout, n: layout.elementCount, bits: layout.exponentBitCount, T: layout.threadsPerBlock };
+  const g = geometryOf(layout);
   const out = new Uint8Array(n);
   // [stop after stage, verify]: 0 = whole chunk.
   const runs: [number, boolean][] = [[0, true], [0, false], [3, false], [2, false], [1, false]];

@@ -22,12 +22,17 @@ export function decode(stream: Uint8Array, options: DecodeOptions = {}): Uint8Ar
  * largest layer). Returns n. Writes nothing outside that range.
  */
 export function decodeInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: DecodeOptions = {}): number {
-  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
-  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
+  checkDecodeTarget(out, offset);
   const parsed = parseStream(stream, options);
   checkOutputRoom(parsed, out.length, offset);
   decodeParsed(parsed, out, offset, options);
   return parsed.layout.elementCount;
+}
+
+/** ECF8_INVALID_ARGUMENT unless `out` is a Uint8Array and `offset` a non-negative integer (every decodeInto's first check). */
+export function checkDecodeTarget(out: Uint8Array, offset: number): void {
+  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
 }
 
 /** ECF8_OUTPUT_TOO_SMALL unless `n` bytes fit at `offset` in a buffer of `capacity` bytes. */

@@ -31,7 +31,7 @@ export { canonicalCodes, symbolsInCanonicalOrder, codeString } from './canonical
 export { buildDecodeTables, lookupSymbol, POINTER_BASE, type DecodeTables } from './tables.js';
 export { encode, encodeInto, maxEncodedSize, type EncodeOptions } from './encode.js';
 export { validateMetadata, readPositions, gapOf } from './metadata.js';
-export { decode, decodeInto, decodeParsed, verifyContent, checkOutputRoom } from './decode.js';
+export { decode, decodeInto, decodeParsed, verifyContent, checkDecodeTarget, checkOutputRoom } from './decode.js';
 export { decodeGpuOrder, decodeGpuOrderInto, countThread, symbolAt, type ThreadCount } from './decode-gpu-order.js';
 export { analyze, inspect, inspectHeader, entropyBits, shannonBoundBytes, type Analysis, type StreamInfo, type CodeInfo } from './inspect.js';
 export {

@@ -71,12 +71,10 @@ Napi::Value Validate(const Napi::CallbackInfo &info) {
 // own per-thread code on the CPU).
 Napi::Value HostDecode(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const uint8_t *data;
-  size_t size;
   StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
   if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
-  data = stream.data;
-  size = stream.size;
+  const uint8_t *data = stream.data;
+  const size_t size = stream.size;
   ecf8_info I;
   ecf8_status st = ecf8_validate_header(data, size, &I);
   if (st != ECF8_OK) return result(env, st);
@@ -101,13 +99,11 @@ std::string thrown_code(cudaError_t e) {
 // Uploads (phases A, B on the host), decodes on the default stream into dst[offset .. offset + n), waits.
 Napi::Value DeviceDecodeInto(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const uint8_t *data;
-  size_t size;
   uint64_t ptr, cap, off;
   StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
   if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
-  data = stream.data;
-  size = stream.size;
+  const uint8_t *data = stream.data;
+  const size_t size = stream.size;
   if (!u64_arg(info, 2, &ptr) || !u64_arg(info, 3, &cap) || !u64_arg(info, 4, &off))
     return invalid(env, "device pointer, capacity and offset must be non-negative integers");
   const unsigned flags = flags_arg(info, 1);
@@ -123,12 +119,10 @@ Napi::Value DeviceDecodeInto(const Napi::CallbackInfo &info) {
 // deviceDecode(stream, skipChecksums) -> { status, bytes?, message? }: decode on the GPU, copy the bytes back.
 Napi::Value DeviceDecode(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const uint8_t *data;
-  size_t size;
   StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
   if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
-  data = stream.data;
-  size = stream.size;
+  const uint8_t *data = stream.data;
+  const size_t size = stream.size;
   const unsigned flags = flags_arg(info, 1);
   ecf8_device_stream *ds = nullptr;
   ecf8_status st = ecf8_device_upload(data, size, flags, nullptr, &ds);

@@ -189,12 +189,10 @@ Napi::Value ResidentStream::Collect(const Napi::CallbackInfo &info) {
 // bytes and tables to the current CUDA device (or into the emulated device's keeping).
 Napi::Value Upload(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const uint8_t *data;
-  size_t size;
   StreamArg stream;  // a private copy when shared: the bytes validated are the bytes decoded
   if (!stream_arg(info, 0, &stream)) return invalid(env, "stream must be a Uint8Array");
-  data = stream.data;
-  size = stream.size;
+  const uint8_t *data = stream.data;
+  const size_t size = stream.size;
   const unsigned flags = flags_arg(info, 1);
   const bool emulated = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
   ecf8_info header;

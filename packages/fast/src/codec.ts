@@ -4,6 +4,8 @@
  */
 import {
   buildCodeLengths,
+  checkDecodeTarget,
+  checkOutputRoom,
   DEFAULT_THREADS_PER_BLOCK,
   ErrorCode,
   fail,
@@ -69,16 +71,20 @@ function requireZero(s: Uint8Array, start: number, end: number, what: string): v
   }
 }
 
+/** Step 13 of spec §11.2: ECF8_METADATA_CHECKSUM_MISMATCH unless `crc` (of header bytes 0..83, sections 1, 2) matches. */
+export function checkMetadataCrc(crc: number, parsed: ParsedStream): void {
+  if (crc !== parsed.header.metadataCrc32c) {
+    fail(ErrorCode.METADATA_CHECKSUM_MISMATCH, `metadata CRC-32C is ${hex(crc)}, header says ${hex(parsed.header.metadataCrc32c)}`);
+  }
+}
+
 /** Spec §11.2 phase B (steps 13-16), in the reference's order, allocating nothing sized by the stream. */
 export function validateMetadataFast(parsed: ParsedStream, verifyChecksums: boolean): void {
   const { stream: s, header, layout } = parsed;
   const { nBlocks, nThreads, threadsPerBlock: T, elementCount: n, exponentBitCount: bits } = layout;
   if (verifyChecksums) {
-    let crc = kernel.crc32cUpdate(0, s, 0, HeaderOffset.metadataCrc32c);
-    crc = kernel.crc32cUpdate(crc, s, HEADER_SIZE, layout.exponentsOffset);
-    if (crc !== header.metadataCrc32c) {
-      fail(ErrorCode.METADATA_CHECKSUM_MISMATCH, `metadata CRC-32C is ${hex(crc)}, header says ${hex(header.metadataCrc32c)}`);
-    }
+    const crc = kernel.crc32cUpdate(0, s, 0, HeaderOffset.metadataCrc32c);
+    checkMetadataCrc(kernel.crc32cUpdate(crc, s, HEADER_SIZE, layout.exponentsOffset), parsed);
   }
   const maxPerBlock = 64 * T;
   const p0 = u64At(s, layout.positionsOffset);
@@ -113,12 +119,6 @@ export function validateMetadataFast(parsed: ParsedStream, verifyChecksums: bool
     fail(ErrorCode.NONZERO_PADDING, 'the pad nibble of an odd element count is not zero');
   }
   requireZero(s, layout.nibblesOffset + usedNibbleBytes, layout.streamSize, 'nibble section padding');
-}
-
-export function checkOutputRoom(n: number, capacity: number, offset: number): void {
-  if (offset > capacity || capacity - offset < n) {
-    fail(ErrorCode.OUTPUT_TOO_SMALL, `output holds ${Math.max(0, capacity - offset)} bytes at offset ${offset}; the stream decodes to ${n}`);
-  }
 }
 
 /** Reports phase-C outcomes in the spec's precedence (gap chain, positions, content). */
@@ -158,10 +158,9 @@ export function decodeFast(stream: Uint8Array, options: DecodeOptions = {}): Uin
 
 /** Decodes into out[offset .. offset + n); returns n. Allocates nothing proportional to n; writes nothing outside. */
 export function decodeFastInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: DecodeOptions = {}): number {
-  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
-  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
+  checkDecodeTarget(out, offset);
   const parsed = parseStream(stream, options);
-  checkOutputRoom(parsed.layout.elementCount, out.length, offset);
+  checkOutputRoom(parsed, out.length, offset);
   decodeParsedFast(parsed, out, offset, options);
   return parsed.layout.elementCount;
 }

@@ -6,7 +6,20 @@ import { registerBackend, type DecodeOptions, type Ecf8Backend } from '@ecf8/cor
 import { decodeFast, decodeFastInto } from './codec.js';
 import { chooseTransport, decodeParallel, decodeParallelInto, getDefaultPool, terminateDefaultPool, workersAvailable, type ParallelOptions } from './workers.js';
 
-export { crc32c, crc32cUpdate, crc32cCombine, decodeFast, decodeFastInto, encodeFast, encodeFastInto, finishStream, validateMetadataFast } from './codec.js';
+export {
+  checkMetadataCrc,
+  crc32c,
+  crc32cUpdate,
+  crc32cCombine,
+  decodeFast,
+  decodeFastInto,
+  encodeFast,
+  encodeFastInto,
+  finishStream,
+  geometryOf,
+  reportPhaseC,
+  validateMetadataFast,
+} from './codec.js';
 export {
   chooseTransport,
   decodeParallel,

@@ -22,11 +22,10 @@
  * pass per range, chooses the code on the calling thread, then each worker writes its ranges' bitstream, gaps,
  * positions and nibbles; the partial bytes where ranges meet are OR-ed together at the end.
  */
-import { ErrorCode, fail, parseStream, type DecodeOptions, type EncodeOptions, type ParsedStream } from '@ecf8/core';
+import { checkDecodeTarget, checkOutputRoom, ErrorCode, fail, parseStream, type DecodeOptions, type EncodeOptions, type ParsedStream } from '@ecf8/core';
 import { createKernel, type Geometry } from './kernel.js';
 import {
   checkEncodeArgs,
-  checkOutputRoom,
   decodeFastInto,
   encodeWithPlan,
   geometryOf,
@@ -703,12 +702,11 @@ export async function decodeParallel(stream: Uint8Array, options: DecodeOptions 
  * pooled buffer; 'copy': the workers' pieces are copied into the target.
  */
 export async function decodeParallelInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: DecodeOptions & ParallelOptions = {}): Promise<number> {
-  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
-  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
+  checkDecodeTarget(out, offset);
   const transport = chooseTransport(options);
   const parsed = parseStream(stream, options);
   const n = parsed.layout.elementCount;
-  checkOutputRoom(n, out.length, offset);
+  checkOutputRoom(parsed, out.length, offset);
   if (transport === null || onCallingThread(n, options)) {
     decodeFastInto(stream, out, offset, options);
     return n;

@@ -7,8 +7,8 @@
  * out[offset + pos[b0], offset + pos[b1]). Chunks keep every index in the module an int32 whatever n is, and give
  * the engine's optimizing tier a new call to enter early in a long decode (WebAssembly has no on-stack replacement).
  */
-import { ErrorCode, fail, HEADER_SIZE, HeaderOffset, parseStream, type DecodeOptions, type ParsedStream } from '@ecf8/core';
-import { validateMetadataFast } from '@ecf8/fast';
+import { checkDecodeTarget, checkOutputRoom, HEADER_SIZE, HeaderOffset, parseStream, type DecodeOptions, type ParsedStream } from '@ecf8/core';
+import { checkMetadataCrc, geometryOf, reportPhaseC, validateMetadataFast } from '@ecf8/fast';
 import { withKernel, type WasmKernel } from './instance.js';
 import { createRangeDecoder } from './range.js';
 
@@ -18,21 +18,6 @@ export const DEFAULT_CHUNK_THREADS = 8192;
 /** Decode options of this package: `chunkThreads` (windows per chunk, at most 16384) exists for tests. */
 export interface WasmDecodeOptions extends DecodeOptions {
   chunkThreads?: number;
-}
-
-function hex(v: number): string {
-  return '0x' + (v >>> 0).toString(16).padStart(8, '0');
-}
-
-function checkArgs(out: Uint8Array, offset: number): void {
-  if (!(out instanceof Uint8Array)) fail(ErrorCode.INVALID_ARGUMENT, 'output must be a Uint8Array');
-  if (!Number.isInteger(offset) || offset < 0) fail(ErrorCode.INVALID_ARGUMENT, `offset ${offset} is not a non-negative integer`);
-}
-
-function checkOutputRoom(n: number, capacity: number, offset: number): void {
-  if (offset > capacity || capacity - offset < n) {
-    fail(ErrorCode.OUTPUT_TOO_SMALL, `output holds ${Math.max(0, capacity - offset)} bytes at offset ${offset}; the stream decodes to ${n}`);
-  }
 }
 
 /** Decodes a stream into a new array of FP8 bytes: the reference's bytes, or its error code. */
@@ -45,20 +30,20 @@ export function decodeWasm(stream: Uint8Array, options: WasmDecodeOptions = {}):
 
 /** Decodes into out[offset, offset + n) and returns n; writes nothing outside that range. */
 export function decodeWasmInto(stream: Uint8Array, out: Uint8Array, offset = 0, options: WasmDecodeOptions = {}): number {
-  checkArgs(out, offset);
+  checkDecodeTarget(out, offset);
   const parsed = parseStream(stream, options);
-  checkOutputRoom(parsed.layout.elementCount, out.length, offset);
+  checkOutputRoom(parsed, out.length, offset);
   decodeParsedWasm(parsed, out, offset, options);
   return parsed.layout.elementCount;
 }
 
 /**
- * Step 13 of spec §11.2: the CRC-32C of header bytes 0..83, then sections 1 and 2, against `metadata_crc32c`,
- * computed in the module (in a fresh process it runs compiled at once, where a JavaScript loop would first run
- * unoptimised) over copies made through its OUT buffer.
+ * The CRC-32C of step 13 of spec §11.2 (header bytes 0..83, then sections 1 and 2), computed in the module (in a
+ * fresh process it runs compiled at once, where a JavaScript loop would first run unoptimised) over copies made
+ * through its OUT buffer.
  */
-function checkMetadataCrc(k: WasmKernel, parsed: ParsedStream): void {
-  const { stream: s, header, layout } = parsed;
+function metadataCrc(k: WasmKernel, parsed: ParsedStream): number {
+  const { stream: s, layout } = parsed;
   const piece = k.CHUNK_THREADS * 64; // OUT's size
   let c = -1;
   for (const [from, to] of [[0, HeaderOffset.metadataCrc32c], [HEADER_SIZE, layout.exponentsOffset]]) {
@@ -68,39 +53,25 @@ function checkMetadataCrc(k: WasmKernel, parsed: ParsedStream): void {
       c = k.exports.crcOfOut(c, end - at);
     }
   }
-  const crc = ~c >>> 0;
-  if (crc !== header.metadataCrc32c) {
-    fail(ErrorCode.METADATA_CHECKSUM_MISMATCH, `metadata CRC-32C is ${hex(crc)}, header says ${hex(header.metadataCrc32c)}`);
-  }
+  return ~c >>> 0;
 }
 
-/** Phases B and C of a stream that passed phase A, into out[offset, offset + n). */
+/** Phases B and C of a stream that passed phase A, into out[offset, offset + n); errors in §11.2's precedence. */
 export function decodeParsedWasm(parsed: ParsedStream, out: Uint8Array, offset: number, options: WasmDecodeOptions): void {
   const verify = options.verifyChecksums ?? true;
-  if (verify) withKernel((k) => checkMetadataCrc(k, parsed));
+  if (verify) checkMetadataCrc(withKernel((k) => metadataCrc(k, parsed)), parsed); // step 13
   validateMetadataFast(parsed, false); // steps 14-16
   const { header, layout } = parsed;
   if (layout.elementCount === 0) {
-    // Nothing to decode; the CRC-32C of zero bytes is 0 (spec §10).
-    if (verify && header.contentCrc32c !== 0) contentMismatch(0, header.contentCrc32c);
+    // Nothing to decode, but the content checksum still applies: the CRC-32C of zero bytes is 0 (spec §10).
+    reportPhaseC(false, false, verify ? header.contentCrc32c === 0 : null, parsed, 0);
     return;
   }
-  const { positionError, crc } = withKernel((k) => phaseC(k, parsed, out, offset, verify, options.chunkThreads ?? DEFAULT_CHUNK_THREADS));
-  // Step 17 failures have been thrown; then step 18, then step 19 (spec §11.2 precedence).
-  if (positionError) fail(ErrorCode.POSITION_MISMATCH, 'a block decodes a different number of codes than its output positions say');
-  if (verify && crc !== header.contentCrc32c) contentMismatch(crc, header.contentCrc32c);
-}
-
-function contentMismatch(crc: number, want: number): never {
-  fail(ErrorCode.CONTENT_CHECKSUM_MISMATCH, `decoded bytes have CRC-32C ${hex(crc)}, header says ${hex(want)}`);
-}
-
-function phaseC(k: WasmKernel, parsed: ParsedStream, out: Uint8Array, offset: number, verify: boolean, chunkThreads: number): { positionError: boolean; crc: number } {
-  const { layout } = parsed;
-  k.mem.set(parsed.header.codeLengths, k.CODE_LENGTHS);
-  k.exports.buildDecodeTables();
-  const g = { ...layout, n: layout.elementCount, bits: layout.exponentBitCount, T: layout.threadsPerBlock };
-  const [gap, position, crc] = createRangeDecoder(k.exports)(parsed.stream, g, out, offset, 0, layout.nBlocks, verify, chunkThreads);
-  if (gap) fail(ErrorCode.GAP_MISMATCH, 'the gap chain is broken: a window does not start where the codes before it end');
-  return { positionError: position !== 0, crc };
+  const [gap, position, crc] = withKernel((k) => {
+    k.mem.set(header.codeLengths, k.CODE_LENGTHS);
+    k.exports.buildDecodeTables();
+    const chunkThreads = options.chunkThreads ?? DEFAULT_CHUNK_THREADS;
+    return createRangeDecoder(k.exports)(parsed.stream, geometryOf(layout), out, offset, 0, layout.nBlocks, verify, chunkThreads);
+  });
+  reportPhaseC(gap !== 0, position !== 0, verify ? crc === header.contentCrc32c : null, parsed, crc); // steps 17-19
 }
